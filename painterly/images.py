@@ -1,0 +1,211 @@
+"""Image I/O: decode any common photo into a float RGB tensor, validate it, save atomically.
+
+Everything that touches pixels on disk lives here, so every method and front end gets the same
+handling of EXIF rotation, odd modes (greyscale, RGBA, palette, CMYK, 16-bit) and bad files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+ImageLike = Union[str, os.PathLike, Image.Image, torch.Tensor, np.ndarray]
+
+#: Smallest side we accept: VGG pools 4 times before conv5_1, so 16 px is the hard floor.
+MIN_SIDE = 16
+#: Largest decoded image we accept (pixels); guards against decompression bombs.
+MAX_PIXELS = int(os.environ.get("PAINTERLY_MAX_PIXELS", 150_000_000))
+#: Output formats we can write, by file suffix.
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
+                ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def open_image(path: str | os.PathLike, what: str = "image") -> Image.Image:
+    """Open and fully decode an image file as 8-bit RGB, upright per its EXIF orientation.
+
+    `what` names the role of the file ("content image", "style image") in error messages.
+    """
+    p = Path(path)
+    label = f"{what} '{p}'"
+    if not p.exists():
+        raise InputError(f"{label} not found: check the path")
+    if p.is_dir():
+        raise InputError(f"{label} is a folder, not an image file")
+    if p.stat().st_size == 0:
+        raise InputError(f"{label} is empty (0 bytes): re-export or re-download it")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+            with Image.open(p) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise InputError(
+                        f"{label} is too large ({w}x{h} = {w * h / 1e6:.0f} MP; limit "
+                        f"{MAX_PIXELS / 1e6:.0f} MP): downscale it first or raise PAINTERLY_MAX_PIXELS")
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                return to_rgb(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"{label} is too large (over {MAX_PIXELS / 1e6:.0f} MP; possible "
+                         "decompression bomb): downscale it first or raise PAINTERLY_MAX_PIXELS") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{label} is not an image format painterly can read "
+                         "(use PNG, JPEG, WebP, BMP, TIFF or GIF)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(f"{label} is corrupt or truncated ({e}): re-export or re-download it") from None
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB: alpha is composited on white, 16-bit is rescaled."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        hi = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        if im.mode == "F":
+            hi = max(float(a.max()), 1.0) if a.max() > 1.0 else 1.0
+        a = np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(a, "L").convert("RGB")
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(bg, im).convert("RGB")
+    if im.mode == "CMYK":
+        # Pillow's CMYK->RGB ignores ICC profiles; good enough for a style or content input.
+        return im.convert("RGB")
+    return im.convert("RGB")
+
+
+def pil_to_tensor(im: Image.Image) -> torch.Tensor:
+    """PIL RGB image -> float32 tensor (1, 3, H, W) in [0, 1]."""
+    a = np.asarray(to_rgb(im), dtype=np.float32) / 255.0
+    return torch.from_numpy(a.copy()).permute(2, 0, 1).unsqueeze(0)
+
+
+def tensor_to_pil(t: torch.Tensor) -> Image.Image:
+    """Float tensor (1, 3, H, W) or (3, H, W) in [0, 1] -> PIL RGB image (values clamped)."""
+    if t.dim() == 4:
+        if t.shape[0] != 1:
+            raise ValueError("tensor_to_pil takes a single image, got a batch of %d" % t.shape[0])
+        t = t[0]
+    a = (t.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(a, "RGB")
+
+
+def load_image(src: ImageLike, what: str = "image") -> torch.Tensor:
+    """Anything image-like (path, PIL image, HxWx3 uint8 array, tensor) -> (1, 3, H, W) float in [0, 1]."""
+    if isinstance(src, torch.Tensor):
+        t = src.detach().float()
+        if t.dim() == 3:
+            t = t.unsqueeze(0)
+        if t.dim() != 4 or t.shape[1] != 3:
+            raise InputError(f"{what} tensor must have shape (3, H, W) or (1, 3, H, W), got {tuple(src.shape)}")
+        return t.clamp(0, 1)
+    if isinstance(src, np.ndarray):
+        a = src
+        if a.dtype != np.uint8:
+            a = np.clip(a * 255.0 if a.max() <= 1.0 else a, 0, 255).astype(np.uint8)
+        return pil_to_tensor(Image.fromarray(a))
+    if isinstance(src, Image.Image):
+        return pil_to_tensor(src)
+    return pil_to_tensor(open_image(src, what))
+
+
+def fit_size(h: int, w: int, long_side: int | None) -> tuple[int, int]:
+    """(h, w) scaled so that the longer side equals `long_side` (None keeps the size)."""
+    if not long_side:
+        return h, w
+    s = long_side / max(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize (N, 3, H, W) to `size` = (h, w) with antialiasing when shrinking."""
+    if tuple(t.shape[-2:]) == tuple(size):
+        return t
+    return F.interpolate(t, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+
+
+def resize_long_side(t: torch.Tensor, long_side: int | None) -> torch.Tensor:
+    """Resize so the longer side is `long_side` pixels, keeping the aspect ratio."""
+    return resize(t, fit_size(t.shape[-2], t.shape[-1], long_side))
+
+
+def check_min_size(t: torch.Tensor, what: str, min_side: int = MIN_SIDE) -> None:
+    """Raise InputError if the image is smaller than the encoder can handle."""
+    h, w = t.shape[-2:]
+    if min(h, w) < min_side:
+        raise InputError(f"{what} is too small ({w}x{h}): needs at least {min_side} px on each side "
+                         "(use a larger image or a larger --size)")
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Validate an output path before any work is done: known suffix, existing writable folder."""
+    p = Path(path)
+    if p.suffix.lower() not in SAVE_FORMATS:
+        raise InputError(f"output '{p}' has an unsupported extension '{p.suffix}': use one of "
+                         + ", ".join(sorted(SAVE_FORMATS)))
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output folder '{parent}' does not exist: create it first")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"output folder '{parent}' is not writable")
+    return p
+
+
+def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike, **pil_options) -> Path:
+    """Write an image atomically: encode to a temp file beside the target, then rename over it."""
+    p = check_output_path(path)
+    if isinstance(img, torch.Tensor):
+        img = tensor_to_pil(img)
+    fmt = SAVE_FORMATS[p.suffix.lower()]
+    if fmt == "JPEG":
+        pil_options.setdefault("quality", 95)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            img.save(f, format=fmt, **pil_options)
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (JSON history, reports) atomically."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output folder '{parent}' does not exist: create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def load_mask(src: ImageLike, size: tuple[int, int], what: str = "mask") -> torch.Tensor:
+    """A mask image -> (1, 1, h, w) float in [0, 1] at `size`; white = stylise, black = keep."""
+    t = load_image(src, what)
+    grey = t.mean(dim=1, keepdim=True)
+    return F.interpolate(grey, size=size, mode="bilinear", align_corners=False).clamp(0, 1)

