@@ -99,6 +99,14 @@ class GatysResult:
     seconds: float
 
 
+class _LevelDone(Exception):
+    """Raised inside the closure when a level has used its steps."""
+
+
+class _Diverged(Exception):
+    """Raised inside the closure when the loss is NaN/inf or explodes."""
+
+
 def _scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
     """Sizes from coarse to fine, each level half the next, never below 32 px on the short side."""
     out = []
@@ -179,63 +187,73 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
             x0 = images.resize(x.detach().clamp(0, 1), (sh, sw))
         x = x0.contiguous().requires_grad_(True)
         if o.optimizer == "lbfgs":
-            opt = torch.optim.LBFGS([x], lr=o.lr or 1.0, max_iter=1, history_size=100,
-                                    tolerance_grad=0.0, tolerance_change=0.0)
+            # One step() call runs all iterations so the strong-Wolfe line search keeps its state;
+            # it evaluates about once per iteration. Each evaluation counts as one step.
+            opt = torch.optim.LBFGS([x], lr=o.lr or 1.0, max_iter=o.steps, max_eval=o.steps + 25,
+                                    history_size=100, tolerance_grad=0.0, tolerance_change=0.0,
+                                    line_search_fn="strong_wolfe")
         else:
             opt = torch.optim.Adam([x], lr=o.lr or 0.02)
         best_img, best_loss = x0.clone(), math.inf  # losses at different scales are not comparable
-        last: dict = {}
+        level_end = step + o.steps
+        scale: list[float] = []
 
-        def objective(img: torch.Tensor) -> torch.Tensor:
+        def objective(img: torch.Tensor) -> tuple[torch.Tensor, dict]:
             feats = encoder(img)
             lc = sum(wt * content_loss(feats[n], c_targets[n]) for n, wt in o.content_layers.items())
             ls = sum(wt * style_loss(feats[n], s_targets[n], m) for n, wt in o.style_layers.items())
             lt = tv_loss(img) if o.tv_weight else torch.zeros((), device=dev)
             total = o.content_weight * lc + beta * ls + o.tv_weight * lt
-            last.update(content=float(lc.detach()), style=float(ls.detach()), tv=float(lt.detach()), total=float(total.detach()))
-            return total
+            return total, {"content": float(lc.detach()), "style": float(ls.detach()),
+                           "tv": float(lt.detach()), "total": float(total.detach())}
 
         def closure() -> torch.Tensor:
+            nonlocal step, best_img, best_loss
+            if step >= level_end:
+                raise _LevelDone
             opt.zero_grad(set_to_none=True)
-            total = objective(x)
-            total.backward()
-            return total
+            total, parts = objective(x)
+            t = parts["total"]
+            if not math.isfinite(t) or (math.isfinite(best_loss) and t > EXPLODE_FACTOR * best_loss
+                                        and o.optimizer == "adam"):
+                why = "NaN/inf" if not math.isfinite(t) else f"{t:.3g}, over {EXPLODE_FACTOR:g}x the best"
+                raise _Diverged(f"diverged at step {step + 1} (loss {why}); kept the best image so far: "
+                                "lower --style-weight or --lr, or use fewer --steps")
+            # The optimiser sees the loss relative to its first value, so that L-BFGS's first
+            # step and tolerances behave the same whatever the encoder's feature scale.
+            if not scale:
+                scale.append(1.0 / max(abs(t), 1e-30))
+            (total * scale[0]).backward()
+            step += 1
+            if t < best_loss:
+                best_loss, best_img = t, x.detach().clone()
+            rec = {"step": step, "scale": level, "height": sh, "width": sw, **parts,
+                   "seconds": time.perf_counter() - t0}
+            history.append(rec)
+            if callback:
+                callback(step, rec)
+            if image_callback and image_every and step % image_every == 0:
+                image_callback(step, x.detach().clamp(0, 1))
+            return total.detach() * scale[0]
 
         try:
-            for _ in range(o.steps):
-                before = x.detach().clone()
+            while step < level_end:
                 opt.step(closure)
                 if o.optimizer == "adam":
                     with torch.no_grad():
                         x.clamp_(0, 1)
-                step += 1
-                total = last["total"]  # the loss of `before`, the image this step started from
-                if not math.isfinite(total) or (math.isfinite(best_loss) and total > EXPLODE_FACTOR * best_loss):
-                    why = "NaN/inf" if not math.isfinite(total) else f"{total:.3g}, over {EXPLODE_FACTOR:g}x the best"
-                    stopped = (f"diverged at step {step} (loss {why}); kept the best image so far: "
-                               "lower --style-weight or --lr, or use fewer --steps")
+                elif step < level_end:   # L-BFGS stopped early (converged): nothing left to gain
                     break
-                if total < best_loss:
-                    best_loss, best_img = total, before
-                rec = {"step": step, "scale": level, "height": sh, "width": sw,
-                       "content": last["content"], "style": last["style"], "tv": last["tv"],
-                       "total": total, "seconds": time.perf_counter() - t0}
-                history.append(rec)
-                if callback:
-                    callback(step, rec)
-                if image_callback and image_every and step % image_every == 0:
-                    image_callback(step, x.detach().clamp(0, 1))
+        except _LevelDone:
+            pass
+        except _Diverged as e:
+            stopped = str(e)
         except KeyboardInterrupt:
             stopped = "interrupted"
+        x = best_img  # the next level starts from this level's best image
         if stopped:
             break
 
-    if not stopped:
-        # The last update has not been scored yet: keep it unless it is worse than the best seen.
-        with torch.no_grad():
-            final = float(objective(x.detach().clamp(0, 1)))
-        if math.isfinite(final) and final <= best_loss:
-            best_img = x.detach()
     best_img = images.resize(best_img.clamp(0, 1), (h, w))
     return GatysResult(image=best_img.detach().cpu(), history=history, stopped=stopped,
                        encoder=name, options={**asdict(o), "encoder": name, "style_weight": beta},

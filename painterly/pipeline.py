@@ -68,13 +68,14 @@ def run_stylize(content: images.ImageLike, styles: Union[images.ImageLike, Seque
         styles = [styles]
     c = images.load_image(content, "content image")
     images.check_min_size(c, "content image")
-    c = images.resize_long_side(c, size)
+    h, w = images.fit_size(c.shape[-2], c.shape[-1], size)
+    check_fits(h, w, dev, method)
+    c = images.resize(c, (h, w))
     images.check_min_size(c, "content image at --size")
     s_list = [images.load_image(s, "style image") for s in styles]
     for s in s_list:
         images.check_min_size(s, "style image")
-    m = images.load_mask(mask, tuple(c.shape[-2:])) if mask is not None else None
-    check_fits(c.shape[-2], c.shape[-1], dev, method)
+    m = images.load_mask(mask, (h, w)) if mask is not None else None
 
     if preserve_colors == "match":
         s_list = [colour.match_colours(s, c) for s in s_list]
