@@ -65,6 +65,9 @@ def _add_transfer_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=_number, default=None, help="learning rate (Adam 0.02, L-BFGS 1)")
     g.add_argument("--scales", type=_positive_int, default=1,
                    help="coarse-to-fine levels, each half the size of the next (default 1; try 3 for >1000 px)")
+    g.add_argument("--low-memory", action=argparse.BooleanOptionalAction, default=None,
+                   help="recompute activations in the backward pass: ~40%% less memory, ~1/3 slower "
+                        "(default: on from 0.5 megapixels)")
     g.add_argument("--pooling", choices=("max", "avg"), default="max", help="VGG pooling (Gatys used avg)")
     g.add_argument("--encoder", default=weights.AUTO, help="auto (default), " + ", ".join(weights.REGISTRY))
     g.add_argument("--weights", dest="weights_path", default=None, help="explicit path to the encoder's weight file")
@@ -104,20 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sizes", type=_positive_int, nargs="+", default=[256, 512, 1024])
     b.add_argument("--steps", type=_positive_int, default=5, help="timed iterations per size")
     b.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    b.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N")
+    b.add_argument("--converge-steps", type=_positive_int, default=100,
+                   help="steps of the single- vs multi-scale convergence comparison at 512 px")
     return p
 
 
-def _progress(total: int, quiet: bool):
-    """A tqdm bar fed by the method's callback; returns (callback, bar)."""
-    from tqdm import tqdm
-    bar = tqdm(total=total, desc="stylize", unit="step", disable=quiet, dynamic_ncols=True, file=sys.stderr)
+class _Progress:
+    """A tqdm bar fed by the method's callback, opened at the first step (so that input errors
+    are not preceded by an empty bar)."""
 
-    def callback(step: int, losses: dict) -> None:
-        bar.update(step - bar.n)
-        bar.set_postfix(total=f"{losses['total']:.3g}", content=f"{losses['content']:.3g}",
-                        style=f"{losses['style']:.3g}", size=f"{losses['width']}x{losses['height']}",
-                        refresh=False)
-    return callback, bar
+    def __init__(self, total: int, quiet: bool):
+        self.total, self.quiet, self.bar = total, quiet, None
+
+    def __call__(self, step: int, losses: dict) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.total, desc="stylize", unit="step", disable=self.quiet,
+                            dynamic_ncols=True, file=sys.stderr)
+        self.bar.update(step - self.bar.n)
+        self.bar.set_postfix(total=f"{losses['total']:.3g}", content=f"{losses['content']:.3g}",
+                             style=f"{losses['style']:.3g}", size=f"{losses['width']}x{losses['height']}",
+                             refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_stylize(args: argparse.Namespace, content: str, styles: Sequence[str]) -> int:
@@ -126,7 +141,7 @@ def cmd_stylize(args: argparse.Namespace, content: str, styles: Sequence[str]) -
     if args.history:
         images.check_output_path(Path(args.history).with_suffix(".png"))  # folder exists & writable
     steps_total = args.steps * args.scales
-    callback, bar = _progress(steps_total, args.quiet)
+    progress = _Progress(steps_total, args.quiet)
 
     def save_intermediate(step: int, img) -> None:
         images.save_image(img, out.with_name(f"{out.stem}_step{step:05d}{out.suffix}"))
@@ -134,15 +149,15 @@ def cmd_stylize(args: argparse.Namespace, content: str, styles: Sequence[str]) -
     try:
         res = run_stylize(
             content, list(styles), size=args.size, preserve_colors=args.preserve_colors, mask=args.mask,
-            style_blend=args.style_blend, device=args.device, callback=callback,
+            style_blend=args.style_blend, device=args.device, callback=progress,
             image_callback=save_intermediate if args.save_every else None, image_every=args.save_every,
             steps=args.steps, content_weight=args.content_weight, style_weight=args.style_weight,
             tv_weight=args.tv_weight, content_layers=args.content_layers, style_layers=args.style_layers,
             style_scale=args.style_scale, scales=args.scales, init=args.init, optimizer=args.optimizer,
             lr=args.lr, pooling=args.pooling, encoder=args.encoder, weights_path=args.weights_path,
-            seed=args.seed)
+            seed=args.seed, low_memory=args.low_memory)
     finally:
-        bar.close()
+        progress.close()
     images.save_image(res.image, out)
     if args.history:
         doc = {"content": str(content), "styles": [str(s) for s in styles], "output": str(out),
@@ -184,7 +199,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_weights()
         if args.command == "bench":
             from . import bench
-            path = bench.write(args.output, bench.gatys_benchmark(args.sizes, args.steps, quick=args.quick))
+            from .device import pick_device
+            result = bench.gatys_benchmark(args.sizes, args.steps, quick=args.quick, device=pick_device(args.device),
+                                           converge_steps=args.converge_steps)
+            path = bench.write(args.output, result)
             print(f"wrote {path}", file=sys.stderr)
             return 0
     except InputError as e:

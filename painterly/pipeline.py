@@ -19,12 +19,6 @@ from .errors import InputError
 
 PRESERVE_COLORS = ("luminance", "match")
 METHODS = ("gatys",)
-#: Peak memory of a Gatys step per output pixel, measured by `painterly bench gatys` (CPU, VGG-19
-#: up to conv5_1, L-BFGS history 100), plus a fixed overhead for weights and the runtime.
-GATYS_BYTES_PER_PIXEL = 2600
-GATYS_BASE_BYTES = 600 * 2**20
-
-
 @dataclass
 class StylizeResult:
     """A finished (or interrupted) run: the output image and everything needed to report on it."""
@@ -36,14 +30,9 @@ class StylizeResult:
     info: dict = field(default_factory=dict)
 
 
-def estimate_memory(h: int, w: int, method: str = "gatys") -> int:
-    """Rough peak bytes a run at (h, w) needs, so that absurd sizes fail before they start."""
-    return GATYS_BASE_BYTES + GATYS_BYTES_PER_PIXEL * h * w
-
-
-def check_fits(h: int, w: int, device: str, method: str = "gatys") -> None:
+def check_fits(h: int, w: int, device: str, low_memory: Optional[bool] = None) -> None:
     """Raise InputError when the run would need more memory than the device has free."""
-    need, free = estimate_memory(h, w, method), free_memory_bytes(device)
+    need, free = gatys.estimate_memory(h, w, low_memory), free_memory_bytes(device)
     if free is not None and need > free:
         raise InputError(f"output size {w}x{h} needs about {need / 2**30:.1f} GiB but only "
                          f"{free / 2**30:.1f} GiB is free on {device}: lower --size")
@@ -69,7 +58,7 @@ def run_stylize(content: images.ImageLike, styles: Union[images.ImageLike, Seque
     c = images.load_image(content, "content image")
     images.check_min_size(c, "content image")
     h, w = images.fit_size(c.shape[-2], c.shape[-1], size)
-    check_fits(h, w, dev, method)
+    check_fits(h, w, dev, options.get("low_memory"))
     c = images.resize(c, (h, w))
     images.check_min_size(c, "content image at --size")
     s_list = [images.load_image(s, "style image") for s in styles]

@@ -107,3 +107,18 @@ def test_craft_encoder_loads_with_frozen_batch_norm():
     enc.train()
     assert not enc.training and not any(p.requires_grad for p in enc.parameters())
     assert enc(torch.rand(1, 3, 32, 32))["relu5_2"].shape == (1, 512, 2, 2)
+
+
+def test_checkpointed_encoder_gives_the_same_features_and_gradients():
+    layers = ["conv1_1", "relu2_1", "conv4_2", "conv5_1"]
+    plain = features.Encoder("vgg19-caffe-q8", layers)
+    ck = features.Encoder("vgg19-caffe-q8", layers, checkpoint=True)
+    x0 = torch.rand(1, 3, 40, 40)
+    grads = []
+    for enc in (plain, ck):
+        x = x0.clone().requires_grad_(True)
+        out = enc(x)
+        sum((v ** 2).mean() for v in out.values()).backward()
+        grads.append(x.grad)
+        assert set(out) == set(layers)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6 * float(grads[0].abs().max()))

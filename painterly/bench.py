@@ -1,0 +1,125 @@
+"""Benchmark harness: speed, memory and convergence figures, written as JSON.
+
+`painterly bench gatys` measures, on this machine, seconds per Gatys iteration and peak memory
+at several sizes (each size in a fresh subprocess, so peak RSS is that run's alone), and the
+time to reach a fixed loss with and without coarse-to-fine multi-scale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from . import __version__, gatys, images
+from .cli import bundled
+
+
+def _machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "painterly": __version__, "python": platform.python_version(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def _inputs(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    c = images.resize_long_side(images.load_image(bundled("tubingen.jpg")), size)
+    return c, images.load_image(bundled("starry_night.jpg"))
+
+
+def worker(size: int, steps: int, device: str, memory: str = "auto") -> dict:
+    """One timed run at `size` (in this process): seconds per step after warm-up, peak memory.
+
+    Runs at least as many steps as L-BFGS remembers, so the peak includes its full history.
+    `memory` is auto, on or off (activation checkpointing).
+    """
+    c, s = _inputs(size)
+    h, w = c.shape[-2:]
+    setting = {"auto": None, "on": True, "off": False}[memory]
+    steps = max(steps, gatys.lbfgs_history(3 * h * w) + 2)
+    times: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick(step: int, losses: dict) -> None:
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    r = gatys.run(c, [s], gatys.GatysOptions(steps=steps + 1, size=None, device=device, low_memory=setting),
+                  callback=tick)
+    timed = times[1:] or times   # the first step includes building targets and warm-up
+    out = {"size": size, "height": c.shape[-2], "width": c.shape[-1], "steps_timed": len(timed),
+           "seconds_per_step": sum(timed) / len(timed), "encoder": r.encoder,
+           "low_memory": gatys.low_memory(h, w, setting), "lbfgs_history": gatys.lbfgs_history(3 * h * w),
+           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if device.startswith("cuda"):
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    out["projected_300_steps_s"] = out["seconds_per_step"] * 300
+    return out
+
+
+def _in_subprocess(size: int, steps: int, device: str, memory: str = "auto") -> dict:
+    cmd = [sys.executable, "-m", "painterly.bench", "--worker", str(size), str(steps), device, memory]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def convergence(size: int, steps: int, scales: int, device: str) -> dict:
+    """Time for single-scale vs `scales`-level runs to reach the loss single-scale has at `steps`."""
+    c, s = _inputs(size)
+    single = gatys.run(c, [s], gatys.GatysOptions(steps=steps, size=None, device=device))
+    target = single.history[-1]["total"]
+    multi = gatys.run(c, [s], gatys.GatysOptions(steps=steps, size=None, scales=scales, device=device))
+
+    def time_to(hist: list[dict]) -> float | None:
+        final = [h for h in hist if (h["height"], h["width"]) == tuple(c.shape[-2:])]
+        return next((h["seconds"] for h in final if h["total"] <= target), None)
+
+    return {"size": size, "steps": steps, "scales": scales, "target_loss": target,
+            "single_scale_seconds": time_to(single.history),
+            "multi_scale_seconds": time_to(multi.history),
+            "multi_scale_final_loss": multi.history[-1]["total"],
+            "multi_scale_steps_at_full_size": sum(1 for h in multi.history
+                                                 if (h["height"], h["width"]) == tuple(c.shape[-2:]))}
+
+
+def gatys_benchmark(sizes: Sequence[int] = (256, 512, 1024), steps: int = 5, quick: bool = False,
+                    device: str = "cpu", converge_size: int = 512, converge_steps: int = 100) -> dict:
+    """All Gatys figures as one JSON-ready dict."""
+    if quick:
+        sizes, steps, converge_size, converge_steps = [64, 96], 2, 96, 12
+    per_size = [_in_subprocess(sz, steps, device) for sz in sizes]
+    # the largest size once more with the other memory mode, to show the trade-off
+    other = "off" if per_size[-1]["low_memory"] else "on"
+    per_size.append(_in_subprocess(sizes[-1], steps, device, other))
+    return {"benchmark": "gatys", "device": device, "machine": _machine(), "quick": quick,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "per_size": per_size,
+            "convergence": convergence(converge_size, converge_steps, 3, device)}
+
+
+def write(path: str | os.PathLike, result: dict) -> Path:
+    """Write a benchmark result as pretty JSON, atomically."""
+    return images.atomic_write_text(path, json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])))
+    else:
+        from .cli import main
+        sys.exit(main(["bench", "gatys", *sys.argv[1:]]))

@@ -1,0 +1,132 @@
+"""The `painterly` command: real runs, one-line errors with exit code 2, Ctrl-C saves."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from painterly.cli import main
+
+FAST = ["--size", "48", "--steps", "3", "--quiet"]
+
+
+def run_cli(*args, **kw):
+    env = {**os.environ, "PAINTERLY_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "painterly", *map(str, args)], capture_output=True,
+                          text=True, env=env, **kw)
+
+
+def test_stylize_writes_image_history_and_intermediates(tmp_path, content_path, style_path):
+    out, hist = tmp_path / "out.jpg", tmp_path / "h.json"
+    code = main(["stylize", str(content_path), str(style_path), "-o", str(out), "--size", "48",
+                 "--steps", "4", "--save-every", "2", "--history", str(hist), "--quiet"])
+    assert code == 0
+    assert Image.open(out).size == (48, 36)
+    assert (tmp_path / "out_step00002.jpg").exists() and (tmp_path / "out_step00004.jpg").exists()
+    doc = json.loads(hist.read_text())
+    assert [h["step"] for h in doc["history"]] == [1, 2, 3, 4]
+    assert {"content", "style", "tv", "total", "seconds"} <= set(doc["history"][0])
+    assert doc["encoder"] == "vgg19-caffe-q8" and doc["stopped"] is None
+
+
+def test_two_styles_with_blend_and_options(tmp_path, content_path, style_path):
+    out = tmp_path / "blend.png"
+    code = main(["stylize", str(content_path), str(style_path), str(content_path), "--style-blend", "3", "1",
+                 "-o", str(out), "--style-layers", "relu1_1,relu2_1:0.5", "--content-layers", "relu4_2",
+                 "--pooling", "avg", "--optimizer", "adam", "--init", "noise", "--tv-weight", "10",
+                 "--preserve-colors", *FAST])
+    assert code == 0 and out.exists()
+
+
+@pytest.mark.parametrize("make,args,expect", [
+    (None, ["missing.jpg", "{style}"], "content image 'missing.jpg' not found"),
+    (lambda p: p.write_bytes(b""), ["{bad}", "{style}"], "is empty (0 bytes)"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 50), ["{content}", "{bad}"],
+     "style image"),
+    (None, ["{content}", "{style}", "--style-layers", "conv9_9"], "unknown layer 'conv9_9'"),
+    (None, ["{content}", "{style}", "--style-weight", "-5"], "--style-weight must be"),
+    (None, ["{content}", "{style}", "--encoder", "resnet"], "unknown encoder 'resnet'"),
+    (None, ["{content}", "{style}", "--size", "8"], "--size must be at least 16"),
+    (None, ["{content}", "{style}", "--style-blend", "1", "2"], "--style-blend has 2 weights for 1"),
+])
+def test_user_errors_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, content_path, style_path,
+                                                           make, args, expect):
+    bad = tmp_path / "bad.png"
+    if make:
+        make(bad)
+    out = tmp_path / "out.png"
+    argv = ["stylize", *FAST, *[a.format(content=content_path, style=style_path, bad=bad) for a in args],
+            "-o", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert expect in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_bad_output_path_is_rejected_before_work(tmp_path, capsys, content_path, style_path):
+    assert main(["stylize", str(content_path), str(style_path), "-o", str(tmp_path / "x.doc"), *FAST]) == 2
+    assert "unsupported extension" in capsys.readouterr().err
+
+
+def test_bad_option_value_is_one_line_from_argparse(capsys, content_path, style_path):
+    with pytest.raises(SystemExit) as e:
+        main(["stylize", str(content_path), str(style_path), "-o", "x.png", "--steps", "many"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'many' is not a whole number" in err
+
+
+def test_console_script_gives_no_traceback(tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a jpeg")
+    r = run_cli("stylize", bad, bad, "-o", tmp_path / "o.png")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (f"painterly: error: content image '{bad}' is not an image format painterly "
+                                "can read (use PNG, JPEG, WebP, BMP, TIFF or GIF)")
+
+
+def test_ctrl_c_saves_the_best_image_so_far(tmp_path, content_path, style_path):
+    out = tmp_path / "out.png"
+    env = {**os.environ, "PAINTERLY_OFFLINE": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "painterly", "stylize", str(content_path), str(style_path),
+                          "-o", str(out), "--size", "64", "--steps", "100000", "--save-every", "1", "--quiet"],
+                         stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 120
+    while not (tmp_path / "out_step00002.png").exists():
+        assert p.poll() is None and time.time() < deadline, p.stderr.read() if p.poll() is not None else "timeout"
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130
+    assert "interrupted" in err and "saved the best image so far" in err and "Traceback" not in err
+    assert Image.open(out).size == (64, 48)
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".part")]
+
+
+def test_weights_lists_encoders(capsys):
+    assert main(["weights"]) == 0
+    out = capsys.readouterr().out
+    assert "vgg19-caffe-q8" in out and "(default)" in out and "vgg16_bn-craft" in out
+
+
+def test_demo_runs_offline(tmp_path):
+    out = tmp_path / "demo.png"
+    assert main(["demo", "-o", str(out), "--size", "64", "--steps", "5", "--quiet"]) == 0
+    assert Image.open(out).size == (64, 48)
+
+
+def test_bench_quick_writes_json(tmp_path):
+    out = tmp_path / "b.json"
+    assert main(["bench", "gatys", "--quick", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert [r["size"] for r in doc["per_size"]] == [64, 96, 96]
+    assert doc["per_size"][1]["low_memory"] != doc["per_size"][2]["low_memory"]
+    for r in doc["per_size"]:
+        assert 0 < r["seconds_per_step"] < 60 and r["peak_rss_mb"] > 100
+    conv = doc["convergence"]
+    assert conv["single_scale_seconds"] is not None and conv["target_loss"] > 0
