@@ -80,22 +80,31 @@ def _in_subprocess(size: int, steps: int, device: str, memory: str = "auto") -> 
 
 
 def convergence(size: int, steps: int, scales: int, device: str) -> dict:
-    """Time for single-scale vs `scales`-level runs to reach the loss single-scale has at `steps`."""
+    """Seconds for single-scale and `scales`-level runs to reach fixed losses at full size.
+
+    The targets are the losses single-scale reaches after 1/4, 1/2 and all of `steps`; the
+    multi-scale run spends `steps` at each coarser level first (that time counts).
+    """
     c, s = _inputs(size)
+    full = tuple(c.shape[-2:])
     single = gatys.run(c, [s], gatys.GatysOptions(steps=steps, size=None, device=device))
-    target = single.history[-1]["total"]
     multi = gatys.run(c, [s], gatys.GatysOptions(steps=steps, size=None, scales=scales, device=device))
 
-    def time_to(hist: list[dict]) -> float | None:
-        final = [h for h in hist if (h["height"], h["width"]) == tuple(c.shape[-2:])]
-        return next((h["seconds"] for h in final if h["total"] <= target), None)
+    def time_to(hist: list[dict], target: float) -> float | None:
+        return next((h["seconds"] for h in hist if (h["height"], h["width"]) == full and h["total"] <= target),
+                    None)
 
-    return {"size": size, "steps": steps, "scales": scales, "target_loss": target,
-            "single_scale_seconds": time_to(single.history),
-            "multi_scale_seconds": time_to(multi.history),
+    rows = []
+    for k in (steps // 4, steps // 2, steps):
+        target = single.history[k - 1]["total"]
+        rows.append({"target_loss": target, "single_scale_step": k,
+                     "single_scale_seconds": time_to(single.history, target),
+                     "multi_scale_seconds": time_to(multi.history, target)})
+    return {"size": size, "steps_per_scale": steps, "scales": scales, "targets": rows,
+            "single_scale_final_loss": single.history[-1]["total"],
             "multi_scale_final_loss": multi.history[-1]["total"],
-            "multi_scale_steps_at_full_size": sum(1 for h in multi.history
-                                                 if (h["height"], h["width"]) == tuple(c.shape[-2:]))}
+            "multi_scale_coarse_seconds": next(h["seconds"] for h in multi.history
+                                               if (h["height"], h["width"]) == full)}
 
 
 def gatys_benchmark(sizes: Sequence[int] = (256, 512, 1024), steps: int = 5, quick: bool = False,

@@ -129,4 +129,7 @@ def test_bench_quick_writes_json(tmp_path):
     for r in doc["per_size"]:
         assert 0 < r["seconds_per_step"] < 60 and r["peak_rss_mb"] > 100
     conv = doc["convergence"]
-    assert conv["single_scale_seconds"] is not None and conv["target_loss"] > 0
+    assert [t["single_scale_step"] for t in conv["targets"]] == [3, 6, 12]
+    losses = [t["target_loss"] for t in conv["targets"]]
+    assert losses[0] > losses[1] > losses[2] > 0                    # the fixed targets get harder
+    assert all(t["single_scale_seconds"] > 0 for t in conv["targets"])

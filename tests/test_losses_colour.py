@@ -30,8 +30,10 @@ def test_tv_is_zero_on_flat_images_and_grows_with_noise():
 
 
 def test_luminance_transfer_keeps_content_chroma_and_stylised_luminance():
-    content = torch.rand(1, 3, 16, 16) * 0.5 + 0.25
-    stylised = torch.rand(1, 3, 16, 16) * 0.5 + 0.25
+    g = torch.Generator().manual_seed(0)
+    # in-gamut inputs: moderate luminance, muted content colours, so no clamping is needed
+    content = 0.5 + 0.1 * (torch.rand(1, 3, 16, 16, generator=g) - 0.5)
+    stylised = 0.3 + 0.4 * torch.rand(1, 3, 16, 16, generator=g)
     out = colour.luminance_transfer(stylised, content)
     yiq_o, yiq_c, yiq_s = (colour.rgb_to_yiq(t) for t in (out, content, stylised))
     assert torch.allclose(yiq_o[:, 1:], yiq_c[:, 1:], atol=1e-4)
@@ -39,8 +41,9 @@ def test_luminance_transfer_keeps_content_chroma_and_stylised_luminance():
 
 
 def test_match_colours_copies_mean_and_covariance():
-    src = torch.rand(1, 3, 20, 20) * torch.tensor([0.2, 0.5, 0.1]).view(1, 3, 1, 1)
-    tgt = torch.rand(1, 3, 30, 10) * 0.4 + torch.tensor([0.5, 0.1, 0.3]).view(1, 3, 1, 1)
+    g = torch.Generator().manual_seed(1)
+    src = torch.rand(1, 3, 20, 20, generator=g) * torch.tensor([0.2, 0.5, 0.1]).view(1, 3, 1, 1)
+    tgt = torch.rand(1, 3, 30, 10, generator=g) * 0.4 + torch.tensor([0.5, 0.1, 0.3]).view(1, 3, 1, 1)
     out = colour.match_colours(src, tgt)
     def stats(x):
         p = x[0].reshape(3, -1)

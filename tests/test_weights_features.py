@@ -122,3 +122,45 @@ def test_checkpointed_encoder_gives_the_same_features_and_gradients():
         grads.append(x.grad)
         assert set(out) == set(layers)
     assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6 * float(grads[0].abs().max()))
+
+
+def test_torchvision_layout_loads_and_matches_torchvision(monkeypatch, tmp_path):
+    """A torchvision vgg19 checkpoint (random weights here) gives exactly torchvision's features."""
+    import torchvision
+    torch.manual_seed(0)
+    ref = torchvision.models.vgg19(weights=None).eval()
+    path = tmp_path / "vgg19-dcbb9e9d.pth"
+    torch.save(ref.state_dict(), path)
+    monkeypatch.setattr(weights, "verify", lambda s, p: None)     # random weights: hash differs
+    features._state.cache_clear()
+    try:
+        enc = features.Encoder("vgg19", ["relu5_1", "conv3_2"], weights_path=path)
+        x = torch.rand(1, 3, 48, 48)
+        norm = (x - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor(
+            [0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        with torch.no_grad():
+            expect_relu5_1 = ref.features[:30](norm)
+            expect_conv3_2 = ref.features[:13](norm)
+            got = enc(x)
+        assert torch.allclose(got["relu5_1"], expect_relu5_1, atol=1e-5)
+        assert torch.allclose(got["conv3_2"], expect_conv3_2, atol=1e-5)
+    finally:
+        features._state.cache_clear()
+
+
+def test_download_is_hash_checked_and_failure_is_explained(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.delenv("PAINTERLY_OFFLINE", raising=False)
+    monkeypatch.delenv("PAINTERLY_WEIGHTS", raising=False)
+    calls = []
+
+    def fake_download(url, dst, hash_prefix=None, progress=True):
+        calls.append((url, hash_prefix))
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
+    with pytest.raises(InputError) as e:
+        weights.resolve("vgg19")
+    assert calls == [(weights.REGISTRY["vgg19"].url, "dcbb9e9d")]
+    assert calls[0][0].endswith("vgg19-dcbb9e9d.pth")
+    assert "downloading it failed" in str(e.value) and "vgg19-caffe-q8" in str(e.value)
