@@ -166,6 +166,29 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return p
 
 
+def _file_mode() -> int:
+    """Permissions a normally created file gets here (0o666 minus the umask); mkstemp uses 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _atomic_write(p: Path, write, binary: bool) -> Path:
+    """Write via `write(file)` into a temp file beside `p`, then rename it over `p`."""
+    parent = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=parent)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return p
+
+
 def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike, **pil_options) -> Path:
     """Write an image atomically: encode to a temp file beside the target, then rename over it."""
     p = check_output_path(path)
@@ -174,16 +197,7 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike, **pil_o
     fmt = SAVE_FORMATS[p.suffix.lower()]
     if fmt == "JPEG":
         pil_options.setdefault("quality", 95)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt, **pil_options)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return p
+    return _atomic_write(p, lambda f: img.save(f, format=fmt, **pil_options), binary=True)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -192,16 +206,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"output folder '{parent}' does not exist: create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return p
+    return _atomic_write(p, lambda f: f.write(text), binary=False)
 
 
 def load_mask(src: ImageLike, size: tuple[int, int], what: str = "mask") -> torch.Tensor:

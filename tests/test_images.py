@@ -114,6 +114,9 @@ def test_save_is_atomic_when_encoding_fails(tmp_path, monkeypatch):
 def test_save_round_trip_and_output_checks(tmp_path):
     t = torch.rand(1, 3, 12, 16)
     p = images.save_image(t, tmp_path / "o.png")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (p.stat().st_mode & 0o777) == 0o666 & ~mask     # not mkstemp's private 0600
     assert torch.allclose(images.load_image(p), t, atol=1 / 255)
     with pytest.raises(InputError, match="unsupported extension"):
         images.check_output_path(tmp_path / "o.gif2")
