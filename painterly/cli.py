@@ -11,7 +11,8 @@ import json
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional
+from collections.abc import Sequence
 
 from . import __version__, gatys, images, weights
 from .errors import InputError
@@ -118,7 +119,8 @@ class _Progress:
     are not preceded by an empty bar)."""
 
     def __init__(self, total: int, quiet: bool):
-        self.total, self.quiet, self.bar = total, quiet, None
+        self.total, self.quiet = total, quiet
+        self.bar: Any = None
 
     def __call__(self, step: int, losses: dict) -> None:
         if self.bar is None:

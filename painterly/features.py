@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Optional
+from collections.abc import Iterable
 
 import torch
 import torch.nn as nn
@@ -113,6 +114,7 @@ class Encoder(nn.Module):
         modules: OrderedDict[str, nn.Module] = OrderedDict()
         for i, (lname, kind, tv_idx, cin, cout) in enumerate(arch[: deepest + 1]):
             # Modules share the cached weight tensors (assign=True) rather than copying them.
+            m: nn.Module
             if kind == "conv":
                 m = nn.Conv2d(cin, cout, 3, padding=1, device="meta")
                 m.load_state_dict({p: state[f"{tv_idx}.{p}"] for p in ("weight", "bias")}, assign=True)
@@ -131,7 +133,7 @@ class Encoder(nn.Module):
         self.body = nn.Sequential(modules)
         self.eval().requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "Encoder":
+    def train(self, mode: bool = True) -> Encoder:
         """The encoder is fixed: it always stays in eval mode (batch-norm statistics frozen)."""
         return super().train(False)
 
@@ -161,7 +163,7 @@ class Encoder(nn.Module):
         """Same result as forward, but each block's activations are recomputed during backward
         instead of kept: about half the memory at ~1/3 more time per step."""
         from torch.utils.checkpoint import checkpoint
-        wanted, out = set(self.layers), {}
+        wanted, out = set(self.layers), dict[str, torch.Tensor]()
         for block in self._blocks():
             names = [n for n, _ in block if n in wanted]
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Optional
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -59,7 +60,7 @@ class GatysOptions:
     device: str = "cpu"
     low_memory: Optional[bool] = None               # recompute VGG blocks in backward; None: auto
 
-    def validate(self) -> "GatysOptions":
+    def validate(self) -> GatysOptions:
         """Check values a user could get wrong; raise InputError naming the option."""
         for opt in ("content_weight", "tv_weight", "style_scale"):
             v = getattr(self, opt)
@@ -151,7 +152,7 @@ def _scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
 
 def _blend(grams: list[torch.Tensor], blend: Sequence[float]) -> torch.Tensor:
     total = sum(blend)
-    return sum(g * (b / total) for g, b in zip(grams, blend))
+    return torch.stack([g * (b / total) for g, b in zip(grams, blend)]).sum(dim=0)
 
 
 def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional[GatysOptions] = None,
@@ -190,7 +191,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
     stopped: Optional[str] = None
     t0 = time.perf_counter()
     step = 0
-    x: Optional[torch.Tensor] = None
+    carry: Optional[torch.Tensor] = None   # the previous level's best image
 
     for level, (sh, sw) in enumerate(_scale_sizes(h, w, o.scales)):
         c_img = images.resize(content, (sh, sw))
@@ -209,7 +210,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
                 s_targets[n] = _blend([g[n] for g in per_style], blend)
             del c_feats, per_style
 
-        if x is None:
+        if carry is None:
             if o.init == "content":
                 x0 = c_img.clone()
             elif o.init == "noise":
@@ -217,8 +218,9 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
             else:
                 x0 = images.resize(styles[0].to(dev), (sh, sw))
         else:
-            x0 = images.resize(x.detach().clamp(0, 1), (sh, sw))
+            x0 = images.resize(carry.clamp(0, 1), (sh, sw))
         x = x0.contiguous().requires_grad_(True)
+        opt: torch.optim.Optimizer
         if o.optimizer == "lbfgs":
             # One step() call runs all iterations so the strong-Wolfe line search keeps its state;
             # it evaluates about once per iteration. Each evaluation counts as one step.
@@ -233,9 +235,10 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
 
         def objective(img: torch.Tensor) -> tuple[torch.Tensor, dict]:
             feats = encoder(img)
-            lc = sum(wt * content_loss(feats[n], c_targets[n]) for n, wt in o.content_layers.items())
-            ls = sum(wt * style_loss(feats[n], s_targets[n], m) for n, wt in o.style_layers.items())
-            lt = tv_loss(img) if o.tv_weight else torch.zeros((), device=dev)
+            zero = torch.zeros((), device=dev)
+            lc = sum((wt * content_loss(feats[n], c_targets[n]) for n, wt in o.content_layers.items()), zero)
+            ls = sum((wt * style_loss(feats[n], s_targets[n], m) for n, wt in o.style_layers.items()), zero)
+            lt = tv_loss(img) if o.tv_weight else zero
             total = o.content_weight * lc + beta * ls + o.tv_weight * lt
             return total, {"content": float(lc.detach()), "style": float(ls.detach()),
                            "tv": float(lt.detach()), "total": float(total.detach())}
@@ -283,7 +286,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
             stopped = str(e)
         except KeyboardInterrupt:
             stopped = "interrupted"
-        x = best_img  # the next level starts from this level's best image
+        carry = best_img  # the next level starts from this level's best image
         if stopped:
             break
 

@@ -8,7 +8,8 @@ Front ends (CLI, web, notebooks) call `run_stylize`; `painterly.stylize` is its 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
+from collections.abc import Sequence
 
 import torch
 from PIL import Image
@@ -53,15 +54,14 @@ def run_stylize(content: images.ImageLike, styles: Union[images.ImageLike, Seque
     if size is not None and size < images.MIN_SIDE:
         raise InputError(f"--size must be at least {images.MIN_SIDE} px, got {size}")
     dev = pick_device(device)
-    if not isinstance(styles, (list, tuple)):
-        styles = [styles]
+    style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
     c = images.load_image(content, "content image")
     images.check_min_size(c, "content image")
     h, w = images.fit_size(c.shape[-2], c.shape[-1], size)
     check_fits(h, w, dev, options.get("low_memory"))
     c = images.resize(c, (h, w))
     images.check_min_size(c, "content image at --size")
-    s_list = [images.load_image(s, "style image") for s in styles]
+    s_list = [images.load_image(s, "style image") for s in style_list]
     for s in s_list:
         images.check_min_size(s, "style image")
     m = images.load_mask(mask, (h, w)) if mask is not None else None
