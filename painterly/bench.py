@@ -60,7 +60,7 @@ def worker(size: int, steps: int, device: str, memory: str = "auto") -> dict:
 
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    r = gatys.run(c, [s], gatys.GatysOptions(steps=steps + 1, size=None, device=device, low_memory=setting),
+    r = gatys.run(c, [s], gatys.GatysOptions(steps=steps + 1, device=device, low_memory=setting),
                   callback=tick)
     timed = times[1:] or times   # the first step includes building targets and warm-up
     out = {"size": size, "height": c.shape[-2], "width": c.shape[-1], "steps_timed": len(timed),
@@ -87,8 +87,8 @@ def convergence(size: int, steps: int, scales: int, device: str) -> dict:
     """
     c, s = _inputs(size)
     full = tuple(c.shape[-2:])
-    single = gatys.run(c, [s], gatys.GatysOptions(steps=steps, size=None, device=device))
-    multi = gatys.run(c, [s], gatys.GatysOptions(steps=steps, size=None, scales=scales, device=device))
+    single = gatys.run(c, [s], gatys.GatysOptions(steps=steps, device=device))
+    multi = gatys.run(c, [s], gatys.GatysOptions(steps=steps, scales=scales, device=device))
 
     def time_to(hist: list[dict], target: float) -> float | None:
         return next((h["seconds"] for h in hist if (h["height"], h["width"]) == full and h["total"] <= target),

@@ -47,8 +47,7 @@ class GatysOptions:
     content_layers: dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in DEFAULT_CONTENT_LAYERS})
     style_layers: dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in DEFAULT_STYLE_LAYERS})
     steps: int = 300                                # iterations (per scale when scales > 1)
-    size: Optional[int] = 512                       # long side of the output; None keeps the content's
-    style_scale: float = 1.0                        # style image long side = size * style_scale
+    style_scale: float = 1.0                        # style image long side = output long side * this
     scales: int = 1                                 # coarse-to-fine levels, each half the next
     init: str = "content"
     optimizer: str = "lbfgs"
@@ -78,8 +77,6 @@ class GatysOptions:
             raise InputError(f"--steps must be at least 1, got {self.steps}")
         if self.scales < 1:
             raise InputError(f"--scales must be at least 1, got {self.scales}")
-        if self.size is not None and self.size < images.MIN_SIDE:
-            raise InputError(f"--size must be at least {images.MIN_SIDE} px, got {self.size}")
         if self.init not in INITS:
             raise InputError(f"unknown --init '{self.init}': use one of {', '.join(INITS)}")
         if self.optimizer not in OPTIMIZERS:

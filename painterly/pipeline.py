@@ -20,6 +20,8 @@ from .errors import InputError
 
 PRESERVE_COLORS = ("luminance", "match")
 METHODS = ("gatys",)
+
+
 @dataclass
 class StylizeResult:
     """A finished (or interrupted) run: the output image and everything needed to report on it."""
@@ -69,7 +71,7 @@ def run_stylize(content: images.ImageLike, styles: Union[images.ImageLike, Seque
     if preserve_colors == "match":
         s_list = [colour.match_colours(s, c) for s in s_list]
 
-    opts = gatys.GatysOptions(size=None, device=dev, **_gatys_options(options))
+    opts = gatys.GatysOptions(device=dev, **_gatys_options(options))
     res = gatys.run(c, s_list, opts, style_blend=style_blend, mask=m, callback=callback,
                     image_callback=image_callback, image_every=image_every)
     out = res.image
@@ -85,7 +87,7 @@ def run_stylize(content: images.ImageLike, styles: Union[images.ImageLike, Seque
 
 def _gatys_options(options: dict) -> dict:
     """Accept layer lists / 'name:weight' strings as well as dicts for the layer options."""
-    known = set(gatys.GatysOptions.__dataclass_fields__) - {"size", "device"}
+    known = set(gatys.GatysOptions.__dataclass_fields__) - {"device"}
     unknown = set(options) - known
     if unknown:
         raise InputError(f"unknown option(s) for gatys: {', '.join(sorted(unknown))}")

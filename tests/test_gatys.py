@@ -20,7 +20,7 @@ def gram_distance(encoder, a, b):
 
 @pytest.fixture(scope="module")
 def result(content, style):
-    return gatys.run(content, [style], gatys.GatysOptions(steps=60, size=None))
+    return gatys.run(content, [style], gatys.GatysOptions(steps=60))
 
 
 def test_style_loss_falls_by_a_large_factor_and_content_stays_bounded(result):
@@ -46,28 +46,28 @@ def test_output_gram_is_far_closer_to_the_style_than_the_content_is(result, cont
 
 
 def test_content_weight_trades_style_for_content(result, content, style):
-    heavy = gatys.run(content, [style], gatys.GatysOptions(steps=60, size=None, content_weight=30.0))
+    heavy = gatys.run(content, [style], gatys.GatysOptions(steps=60, content_weight=30.0))
     assert heavy.history[-1]["content"] < 0.5 * result.history[-1]["content"]
     assert heavy.history[-1]["style"] > result.history[-1]["style"]
     assert result.image.shape == content.shape and 0 <= result.image.min() and result.image.max() <= 1
 
 
 def test_adam_and_noise_init_also_lower_the_loss(content, style):
-    r = gatys.run(content, [style], gatys.GatysOptions(steps=30, size=None, optimizer="adam",
+    r = gatys.run(content, [style], gatys.GatysOptions(steps=30, optimizer="adam",
                                                          init="noise", lr=0.05, seed=3))
     assert r.history[-1]["total"] < r.history[0]["total"] / 5
 
 
 def test_same_seed_same_image(content, style):
-    o = gatys.GatysOptions(steps=5, size=None, init="noise", seed=7)
+    o = gatys.GatysOptions(steps=5, init="noise", seed=7)
     a, b = gatys.run(content, [style], o), gatys.run(content, [style], o)
     assert torch.equal(a.image, b.image)
-    c = gatys.run(content, [style], gatys.GatysOptions(steps=5, size=None, init="noise", seed=8))
+    c = gatys.run(content, [style], gatys.GatysOptions(steps=5, init="noise", seed=8))
     assert not torch.equal(a.image, c.image)
 
 
 def test_blend_weight_zero_ignores_a_style(content, style):
-    o = gatys.GatysOptions(steps=8, size=None)
+    o = gatys.GatysOptions(steps=8)
     other = torch.rand(1, 3, 64, 64)
     single = gatys.run(content, [style], o)
     blended = gatys.run(content, [style, other], o, style_blend=[1.0, 0.0])
@@ -77,14 +77,14 @@ def test_blend_weight_zero_ignores_a_style(content, style):
 
 
 def test_multi_scale_runs_coarse_to_fine(content, style):
-    r = gatys.run(content, [style], gatys.GatysOptions(steps=4, size=None, scales=2))
+    r = gatys.run(content, [style], gatys.GatysOptions(steps=4, scales=2))
     sizes = [(h["height"], h["width"]) for h in r.history]
     assert sizes[0] == (36, 48) and sizes[-1] == (72, 96) and len(sizes) == 8
     assert r.image.shape[-2:] == (72, 96)
 
 
 def test_divergence_guard_keeps_the_best_image(content, style):
-    r = gatys.run(content, [style], gatys.GatysOptions(steps=20, size=None, style_weight=1e36))
+    r = gatys.run(content, [style], gatys.GatysOptions(steps=20, style_weight=1e36))
     assert r.stopped and "diverged" in r.stopped
     assert torch.isfinite(r.image).all()
 
@@ -93,7 +93,7 @@ def test_ctrl_c_returns_the_best_image_so_far(content, style):
     def interrupt(step, losses):
         if step == 4:
             raise KeyboardInterrupt
-    r = gatys.run(content, [style], gatys.GatysOptions(steps=50, size=None), callback=interrupt)
+    r = gatys.run(content, [style], gatys.GatysOptions(steps=50), callback=interrupt)
     assert r.stopped == "interrupted" and len(r.history) == 4
     assert r.image.shape == content.shape
 
@@ -108,7 +108,7 @@ def test_ctrl_c_returns_the_best_image_so_far(content, style):
 ])
 def test_bad_options_are_named(content, style, opts, msg):
     with pytest.raises(InputError, match=msg):
-        gatys.run(content, [style], gatys.GatysOptions(size=None, **opts))
+        gatys.run(content, [style], gatys.GatysOptions(**opts))
 
 
 def test_parse_layers_accepts_weights():
