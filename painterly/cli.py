@@ -102,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("weights", help="list the known encoders and whether each is available here")
 
+    w = sub.add_parser("serve", help="start the web page and HTTP API (needs painterly[web])")
+    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    w.add_argument("--port", type=_positive_int, default=7860)
+    w.add_argument("--concurrency", type=_positive_int, default=1, help="transfers running at once")
+    w.add_argument("--max-queue", type=_positive_int, default=16, help="requests allowed to wait")
+    w.add_argument("--max-upload-mb", type=_positive_int, default=20, help="per uploaded file")
+    w.add_argument("--max-megapixels", type=_number, default=40.0, help="per uploaded image")
+    w.add_argument("--max-size", type=_positive_int, default=1024, help="largest output long side")
+    w.add_argument("--output-ttl", type=_number, default=3600.0, help="seconds results stay downloadable")
+    w.add_argument("--device", default="auto")
+
     b = sub.add_parser("bench", help="benchmarks; write JSON")
     b.add_argument("what", choices=("gatys",), help="what to measure")
     b.add_argument("-o", "--output", default="bench-gatys.json", help="JSON file to write")
@@ -189,6 +200,22 @@ def cmd_weights() -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .web.app import Settings, create_app
+    except ImportError as e:
+        raise InputError(f"the web server needs extra packages ({e.name}): pip install 'painterly[web]'") from None
+    from .device import pick_device
+    settings = Settings(concurrency=args.concurrency, max_waiting=args.max_queue,
+                        max_upload_bytes=args.max_upload_mb * 2**20, max_pixels=int(args.max_megapixels * 1e6),
+                        max_size=args.max_size, output_ttl=args.output_ttl, device=pick_device(args.device))
+    print(f"painterly: serving on http://{args.host}:{args.port}/  (API docs: /docs)", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the `painterly` console script."""
     args = build_parser().parse_args(argv)
@@ -199,6 +226,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_stylize(args, str(bundled("tubingen.jpg")), [str(bundled("starry_night.jpg"))])
         if args.command == "weights":
             return cmd_weights()
+        if args.command == "serve":
+            return cmd_serve(args)
         if args.command == "bench":
             from . import bench
             from .device import pick_device

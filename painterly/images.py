@@ -6,6 +6,7 @@ handling of EXIF rotation, odd modes (greyscale, RGBA, palette, CMYK, 16-bit) an
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -43,16 +44,28 @@ def open_image(path: str | os.PathLike, what: str = "image") -> Image.Image:
         raise InputError(f"{label} is a folder, not an image file")
     if p.stat().st_size == 0:
         raise InputError(f"{label} is empty (0 bytes): re-export or re-download it")
+    return _decode(p, label)
+
+
+def decode_bytes(data: bytes, what: str = "image", max_pixels: int | None = None) -> Image.Image:
+    """Decode an uploaded image (bytes) with the same checks as a file; `what` names it in errors."""
+    if not data:
+        raise InputError(f"{what} is empty (0 bytes)")
+    return _decode(io.BytesIO(data), what, max_pixels)
+
+
+def _decode(src, label: str, max_pixels: int | None = None) -> Image.Image:
+    limit = max_pixels or MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-            with Image.open(p) as im:
+            with Image.open(src) as im:
                 w, h = im.size
-                if w * h > MAX_PIXELS:
+                if w * h > limit:
                     raise InputError(
                         f"{label} is too large ({w}x{h} = {w * h / 1e6:.0f} MP; limit "
-                        f"{MAX_PIXELS / 1e6:.0f} MP): downscale it first or raise PAINTERLY_MAX_PIXELS")
+                        f"{limit / 1e6:.0f} MP): downscale it first or raise PAINTERLY_MAX_PIXELS")
                 im.load()
                 im = ImageOps.exif_transpose(im)
                 return to_rgb(im)

@@ -1,0 +1,1 @@
+"""The browser UI and HTTP API: thin over the library (`painterly serve`)."""
