@@ -135,7 +135,8 @@ def create_app(settings: Optional[Settings] = None):
 def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
     """The Gradio page: two images in, settings, live intermediate results, a downloadable PNG."""
 
-    def go(content, style, method, size, steps, strength, preserve, seed) -> Iterator[tuple]:
+    def go(content, style, method, size, steps, strength, preserve, seed,
+           progress=gr.Progress()) -> Iterator[tuple]:  # noqa: B008 (Gradio's idiom)
         if content is None or style is None:
             raise gr.Error("Upload (or pick) both a photo and a painting first.")
         for img, what in ((content, "photo"), (style, "painting")):
@@ -166,6 +167,7 @@ def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
                 break
             if kind == "step":
                 status = f"step {k}/{int(steps)} · loss {payload['total']:.3g}"
+                progress((k, int(steps)), desc="stylizing", unit="steps")
             else:
                 yield images.tensor_to_pil(payload), None, status
         if "error" in outcome:
