@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--output-ttl", type=_number, default=3600.0, help="seconds results stay downloadable")
     w.add_argument("--device", default="auto")
 
+    e = sub.add_parser("experiment", help="run a named experiment; write a Markdown report, JSON and images")
+    e.add_argument("name", help="ratio-sweep, content-layer, weights-grid, loss-curves, speed")
+    e.add_argument("-o", "--output", required=True, metavar="DIR", help="report folder (created)")
+    e.add_argument("--quick", action="store_true", help="tiny sizes and few steps (CI-sized)")
+    e.add_argument("--device", default="cpu")
+
     b = sub.add_parser("bench", help="benchmarks; write JSON")
     b.add_argument("what", choices=("gatys",), help="what to measure")
     b.add_argument("-o", "--output", default="bench-gatys.json", help="JSON file to write")
@@ -226,6 +232,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_stylize(args, str(bundled("tubingen.jpg")), [str(bundled("starry_night.jpg"))])
         if args.command == "weights":
             return cmd_weights()
+        if args.command == "experiment":
+            from .device import pick_device
+            from .experiments import run_experiment
+            path = run_experiment(args.name, args.output, quick=args.quick, device=pick_device(args.device))
+            print(f"wrote {path}", file=sys.stderr)
+            return 0
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "bench":

@@ -235,7 +235,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
             zero = torch.zeros((), device=dev)
             lc = sum((wt * content_loss(feats[n], c_targets[n]) for n, wt in o.content_layers.items()), zero)
             ls = sum((wt * style_loss(feats[n], s_targets[n], m) for n, wt in o.style_layers.items()), zero)
-            lt = tv_loss(img) if o.tv_weight else zero
+            lt = tv_loss(img)  # always measured (reported), weighted only when tv_weight > 0
             total = o.content_weight * lc + beta * ls + o.tv_weight * lt
             return total, {"content": float(lc.detach()), "style": float(ls.detach()),
                            "tv": float(lt.detach()), "total": float(total.detach())}

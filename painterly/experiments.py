@@ -1,0 +1,224 @@
+"""Reproducible experiments: `painterly experiment NAME -o DIR` writes report.md, results.json,
+image grids and plots. Each experiment is a function of (output folder, quick, device) that
+runs methods through their public functions and returns its raw results.
+
+Ratios are stated in the paper's normalisation (Gatys et al.: content 1/2 sum (F-P)^2, style
+sum_l (1/5) E_l) and converted to painterly's size-normalised weights: with N*M the content
+layer's channels times positions, beta_painterly = beta_paper / (5 * N * M) for alpha = 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from PIL import Image, ImageDraw
+
+from . import gatys, images
+from .cli import bundled
+from .errors import InputError
+
+PAPER_RATIOS = (1.0, 1e-3, 1e-6, 1e-9)   # alpha / beta, as the paper and source reports write it
+
+
+def _inputs(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    c = images.resize_long_side(images.load_image(bundled("tubingen.jpg")), size)
+    return c, images.load_image(bundled("starry_night.jpg"))
+
+
+def paper_to_painterly_beta(ratio: float, content: torch.Tensor, layer: str = "conv4_2") -> float:
+    """beta for painterly (alpha = 1) equivalent to the paper's alpha/beta = `ratio` at this size."""
+    h, w = content.shape[-2:]
+    down = {"1": 1, "2": 2, "3": 4, "4": 8, "5": 16}[layer[4]]
+    channels = {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}[layer[4]]
+    nm = channels * (h // down) * (w // down)
+    return (1.0 / ratio) / (5 * nm)
+
+
+def grid(tiles: list[tuple[str, torch.Tensor]], cols: int, path: Path, tile: int = 256) -> Path:
+    """Labelled image grid (PNG) of (label, image tensor) pairs."""
+    ims = []
+    for label, t in tiles:
+        im = images.tensor_to_pil(t)
+        im.thumbnail((tile, tile))
+        cell = Image.new("RGB", (tile, tile + 18), "white")
+        cell.paste(im, ((tile - im.width) // 2, 0))
+        ImageDraw.Draw(cell).text((4, tile + 3), label, fill="black")
+        ims.append(cell)
+    rows = math.ceil(len(ims) / cols)
+    g = Image.new("RGB", (cols * tile, rows * (tile + 18)), "white")
+    for i, cell in enumerate(ims):
+        g.paste(cell, ((i % cols) * tile, (i // cols) * (tile + 18)))
+    return images.save_image(g, path)
+
+
+def _plot(path: Path, series: dict[str, list[float]], title: str, ylabel: str, logy: bool = True) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, ys in series.items():
+        ax.plot(range(1, len(ys) + 1), ys, label=label)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel="step (function evaluation)", ylabel=ylabel, title=title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    def fmt(v) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def ratio_sweep(out: Path, quick: bool, device: str) -> dict:
+    """The paper's alpha/beta sweep: final weighted losses and images per ratio (noise init)."""
+    size, steps = (64, 5) if quick else (512, 100)
+    c, s = _inputs(size)
+    rows, tiles, results = [], [("photo", c)], []
+    for ratio in PAPER_RATIOS:
+        beta = paper_to_painterly_beta(ratio, c)
+        r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, style_weight=beta, init="noise", seed=0,
+                                                 device=device))
+        last = r.history[-1]
+        res = {"paper_alpha_over_beta": ratio, "paper_beta_over_alpha": 1 / ratio, "painterly_beta": beta,
+               "weighted_content": last["content"], "weighted_style": beta * last["style"],
+               "total": last["total"], "steps": len(r.history), "stopped": r.stopped}
+        results.append(res)
+        rows.append([f"{ratio:g}", f"{1 / ratio:g}", beta, res["weighted_content"], res["weighted_style"],
+                     res["total"], r.stopped or "ran all steps"])
+        tiles.append((f"alpha/beta = {ratio:g}", r.image))
+    grid(tiles, 5, out / "ratio_sweep.png")
+    md = (f"# Ratio sweep (Gatys)\n\n{steps} L-BFGS steps from white noise (seed 0), {c.shape[-1]}x{c.shape[-2]} px, "
+          "content conv4_2, style conv1_1..conv5_1, Tübingen x Starry Night, encoder vgg19-caffe-q8.\n\n"
+          "Ratios are the paper's alpha/beta (content 1/2 sum, style layers weighted 1/5); painterly's beta "
+          "(alpha = 1) is the equivalent for its size-normalised losses: beta_paper / (5 N M), "
+          "N M = channels x positions of conv4_2.\n\n"
+          + _table(["paper alpha/beta", "paper beta/alpha", "painterly beta", "alpha x content",
+                    "beta x style", "total", "stopped"], rows)
+          + "\n\n![ratio sweep](ratio_sweep.png)\n")
+    return {"markdown": md, "results": results}
+
+
+def content_layer(out: Path, quick: bool, device: str) -> dict:
+    """Content from a shallow (conv2_2) vs a deep (conv4_2) layer, side by side."""
+    size, steps = (64, 5) if quick else (512, 100)
+    c, s = _inputs(size)
+    results, tiles = [], [("photo", c)]
+    for layer in ("conv2_2", "conv4_2"):
+        r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, content_layers={layer: 1.0}, init="noise",
+                                                 seed=0, device=device))
+        last = r.history[-1]
+        results.append({"content_layer": layer, "content": last["content"], "style": last["style"],
+                        "total": last["total"], "stopped": r.stopped})
+        tiles.append((f"content {layer}", r.image))
+    grid(tiles, 3, out / "content_layer.png")
+    md = (f"# Content layer: shallow vs deep\n\n{steps} L-BFGS steps from white noise, {c.shape[-1]}x{c.shape[-2]} px, "
+          "default beta. A shallow content layer pins the photo's pixels (fine detail, little style); "
+          "a deep one keeps only the arrangement of objects, leaving texture to the style.\n\n"
+          + _table(["content layer", "content loss", "style loss", "total"],
+                   [[r["content_layer"], r["content"], r["style"], r["total"]] for r in results])
+          + "\n\n![content layer](content_layer.png)\n")
+    return {"markdown": md, "results": results}
+
+
+def weights_grid(out: Path, quick: bool, device: str) -> dict:
+    """Style weight x TV weight grid from the content image."""
+    size, steps = (64, 20) if quick else (384, 100)
+    c, s = _inputs(size)
+    betas, tvs = (1e-5, 1e-4, 1e-3), (0.0, 1e6, 1e7)
+    results, tiles = [], []
+    for tv in tvs:
+        for beta in betas:
+            r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, style_weight=beta, tv_weight=tv, device=device))
+            last = r.history[-1]
+            results.append({"style_weight": beta, "tv_weight": tv, "content": last["content"],
+                            "style": last["style"], "tv": last["tv"], "stopped": r.stopped})
+            tiles.append((f"beta {beta:g}, tv {tv:g}", r.image))
+    grid(tiles, len(betas), out / "weights_grid.png")
+    md = (f"# Weights grid\n\n{steps} L-BFGS steps from the photo, {c.shape[-1]}x{c.shape[-2]} px; columns: style "
+          "weight beta, rows: total-variation weight.\n\n"
+          + _table(["beta", "tv weight", "content loss", "style loss", "tv loss"],
+                   [[r["style_weight"], r["tv_weight"], r["content"], r["style"], r["tv"]] for r in results])
+          + "\n\n![weights grid](weights_grid.png)\n")
+    return {"markdown": md, "results": results}
+
+
+def loss_curves(out: Path, quick: bool, device: str) -> dict:
+    """Loss per step for L-BFGS vs Adam, and Adam with steps too large to settle."""
+    size, steps = (64, 8) if quick else (256, 200)
+    c, s = _inputs(size)
+    runs = {"L-BFGS": gatys.GatysOptions(steps=steps, device=device),
+            "Adam lr 0.02": gatys.GatysOptions(steps=steps, optimizer="adam", device=device),
+            "Adam lr 0.5 (steps too large)": gatys.GatysOptions(steps=steps, optimizer="adam", lr=0.5,
+                                                                device=device)}
+    results, curves = {}, {}
+    for label, o in runs.items():
+        r = gatys.run(c, [s], o)
+        results[label] = {"total": [h["total"] for h in r.history], "style": [h["style"] for h in r.history],
+                          "content": [h["content"] for h in r.history], "stopped": r.stopped}
+        curves[label] = results[label]["total"]
+    _plot(out / "loss_curves.png", curves, "Total loss per step", "total loss")
+    rows = [[k, len(v["total"]), v["total"][0], v["total"][-1], v["stopped"] or "ran all steps"]
+            for k, v in results.items()]
+    md = (f"# Loss curves\n\n{c.shape[-1]}x{c.shape[-2]} px, {steps} steps from the photo.\n\n"
+          + _table(["run", "steps", "first total", "last total", "stopped"], rows)
+          + "\n\n![loss curves](loss_curves.png)\n")
+    return {"markdown": md, "results": results}
+
+
+def speed(out: Path, quick: bool, device: str) -> dict:
+    """Seconds per image for every available method at 256/512/1024 px on this machine."""
+    sizes, timed = ((64, 96), 3) if quick else ((256, 512, 1024), 4)
+    steps_per_image = 300
+    rows, results = [], []
+    for size in sizes:
+        c, s = _inputs(size)
+        marks: list[float] = []
+        gatys.run(c, [s], gatys.GatysOptions(steps=timed + 1, device=device),
+                  callback=lambda k, l: marks.append(time.perf_counter()))
+        per_step = (marks[-1] - marks[0]) / (len(marks) - 1)
+        res = {"method": "gatys", "size": size, "seconds_per_step": per_step,
+               "seconds_per_image": per_step * steps_per_image, "steps_per_image": steps_per_image}
+        results.append(res)
+        rows.append(["gatys (L-BFGS, 300 steps)", f"{c.shape[-1]}x{c.shape[-2]}", per_step, res["seconds_per_image"]])
+    md = (f"# Speed\n\nSeconds per image on this machine ({device}), measured over {timed} steps after one "
+          "warm-up step and multiplied out to 300 steps. Feed-forward, AdaIN/WCT and CycleGAN rows appear "
+          "here as those methods land.\n\n"
+          + _table(["method", "output", "s / step", "s / image"], rows) + "\n")
+    return {"markdown": md, "results": results}
+
+
+EXPERIMENTS: dict[str, Callable[[Path, bool, str], dict]] = {
+    "ratio-sweep": ratio_sweep, "content-layer": content_layer, "weights-grid": weights_grid,
+    "loss-curves": loss_curves, "speed": speed,
+}
+PENDING = {"cyclegan-settings": "needs the CycleGAN method, which has not landed yet"}
+
+
+def run_experiment(name: str, out_dir: str | Path, quick: bool = False, device: str = "cpu") -> Path:
+    """Run experiment `name`, writing report.md and results.json into `out_dir`."""
+    if name in PENDING:
+        raise InputError(f"experiment '{name}' {PENDING[name]}")
+    if name not in EXPERIMENTS:
+        raise InputError(f"unknown experiment '{name}': choose one of {', '.join(EXPERIMENTS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    res = EXPERIMENTS[name](out, quick, device)
+    meta = {"experiment": name, "quick": quick, "device": device, "seconds": time.perf_counter() - t0,
+            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+    images.atomic_write_text(out / "results.json", json.dumps({**meta, "results": res["results"]}, indent=1))
+    footer = (f"\n---\nGenerated by `painterly experiment {name}{' --quick' if quick else ''}` on {meta['date']} "
+              f"({device}, torch {meta['torch']}) in {meta['seconds']:.0f} s. Raw numbers: results.json.\n")
+    return images.atomic_write_text(out / "report.md", res["markdown"] + footer)

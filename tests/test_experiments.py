@@ -1,0 +1,78 @@
+"""Experiments in --quick form: reports exist, tables have their rows, numbers move as expected."""
+
+import json
+import math
+
+import pytest
+
+from painterly.cli import main
+from painterly.experiments import EXPERIMENTS, paper_to_painterly_beta
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    out = {}
+    for name in EXPERIMENTS:
+        d = tmp_path_factory.mktemp(name)
+        assert main(["experiment", name, "-o", str(d), "--quick"]) == 0
+        out[name] = (d, json.loads((d / "results.json").read_text()), (d / "report.md").read_text())
+    return out
+
+
+def finite(x):
+    return isinstance(x, float) and math.isfinite(x)
+
+
+def test_default_beta_matches_the_papers_ratio():
+    """Our default beta 1e-4 is the paper's alpha/beta = 1e-3 at 512x384, within 30 %."""
+    import torch
+    beta = paper_to_painterly_beta(1e-3, torch.zeros(1, 3, 384, 512))
+    assert 0.7e-4 < beta < 1.3e-4 * 1.3
+
+
+def test_ratio_sweep(reports):
+    d, doc, md = reports["ratio-sweep"]
+    rows = doc["results"]
+    assert [r["paper_alpha_over_beta"] for r in rows] == [1.0, 1e-3, 1e-6, 1e-9]
+    assert all(finite(r["weighted_style"]) for r in rows if not r["stopped"])
+    # more style weight -> lower (unweighted) style loss relative to weight: the weighted style share grows
+    shares = [r["weighted_style"] / r["total"] for r in rows if not r["stopped"]]
+    assert shares == sorted(shares)
+    assert (d / "ratio_sweep.png").exists() and md.count("\n| ") >= 5 and "paper alpha/beta" in md
+
+
+def test_content_layer(reports):
+    d, doc, md = reports["content-layer"]
+    assert [r["content_layer"] for r in doc["results"]] == ["conv2_2", "conv4_2"]
+    assert all(finite(r["total"]) for r in doc["results"]) and (d / "content_layer.png").exists()
+
+
+def test_weights_grid(reports):
+    d, doc, md = reports["weights-grid"]
+    rows = doc["results"]
+    assert len(rows) == 9 and (d / "weights_grid.png").exists()
+    style = [r["style"] for r in rows if r["tv_weight"] == 0.0]
+    assert style[0] > style[1] > style[2]     # style loss falls as the style weight grows
+    no_tv = [r["tv"] for r in rows if r["tv_weight"] == 0.0]
+    high_tv = [r["tv"] for r in rows if r["tv_weight"] == 1e7]
+    assert sum(high_tv) < sum(no_tv)          # the TV weight smooths
+
+
+def test_loss_curves(reports):
+    d, doc, md = reports["loss-curves"]
+    lbfgs = doc["results"]["L-BFGS"]["total"]
+    assert lbfgs[-1] < lbfgs[0] and (d / "loss_curves.png").stat().st_size > 1000
+
+
+def test_speed(reports):
+    d, doc, md = reports["speed"]
+    assert [r["size"] for r in doc["results"]] == [64, 96]
+    assert all(r["seconds_per_image"] > 0 for r in doc["results"])
+    assert "s / image" in md
+
+
+def test_unknown_and_pending_experiments_are_explained(capsys, tmp_path):
+    assert main(["experiment", "nope", "-o", str(tmp_path)]) == 2
+    assert "unknown experiment 'nope'" in capsys.readouterr().err
+    assert main(["experiment", "cyclegan-settings", "-o", str(tmp_path)]) == 2
+    assert "CycleGAN" in capsys.readouterr().err
