@@ -41,18 +41,18 @@ def paper_to_painterly_beta(ratio: float, content: torch.Tensor, layer: str = "c
 
 def grid(tiles: list[tuple[str, torch.Tensor]], cols: int, path: Path, tile: int = 256) -> Path:
     """Labelled image grid (PNG) of (label, image tensor) pairs."""
-    ims = []
+    thumbs = []
     for label, t in tiles:
         im = images.tensor_to_pil(t)
         im.thumbnail((tile, tile))
-        cell = Image.new("RGB", (tile, tile + 18), "white")
-        cell.paste(im, ((tile - im.width) // 2, 0))
-        ImageDraw.Draw(cell).text((4, tile + 3), label, fill="black")
-        ims.append(cell)
-    rows = math.ceil(len(ims) / cols)
-    g = Image.new("RGB", (cols * tile, rows * (tile + 18)), "white")
-    for i, cell in enumerate(ims):
-        g.paste(cell, ((i % cols) * tile, (i // cols) * (tile + 18)))
+        thumbs.append((label, im))
+    cell_h = max(im.height for _, im in thumbs) + 18   # label right under the tallest image
+    rows = math.ceil(len(thumbs) / cols)
+    g = Image.new("RGB", (cols * tile, rows * cell_h), "white")
+    for i, (label, im) in enumerate(thumbs):
+        x, y = (i % cols) * tile, (i // cols) * cell_h
+        g.paste(im, (x + (tile - im.width) // 2, y))
+        ImageDraw.Draw(g).text((x + 4, y + cell_h - 15), label, fill="black")
     return images.save_image(g, path)
 
 
@@ -124,8 +124,11 @@ def content_layer(out: Path, quick: bool, device: str) -> dict:
         tiles.append((f"content {layer}", r.image))
     grid(tiles, 3, out / "content_layer.png")
     md = (f"# Content layer: shallow vs deep\n\n{steps} L-BFGS steps from white noise, {c.shape[-1]}x{c.shape[-2]} px, "
-          "default beta. A shallow content layer pins the photo's pixels (fine detail, little style); "
-          "a deep one keeps only the arrangement of objects, leaving texture to the style.\n\n"
+          "default beta (the paper's alpha/beta = 1e-3 for both layers: conv2_2 and conv4_2 have the same N M "
+          "at this size). Gatys et al. (2016, Fig. 5) report that matching a shallow layer keeps the photo's "
+          "fine pixel detail while a deep one keeps only the arrangement of objects. Compare the images below "
+          "with that: at equal beta the two layers' content losses differ in scale (table), which decides how "
+          "much of the photo survives a run of this length from noise.\n\n"
           + _table(["content layer", "content loss", "style loss", "total"],
                    [[r["content_layer"], r["content"], r["style"], r["total"]] for r in results])
           + "\n\n![content layer](content_layer.png)\n")
