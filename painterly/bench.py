@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from . import __version__, gatys, images
-from .cli import bundled
+from .examples import demo_pair
 
 
 def _machine() -> dict:
@@ -35,9 +35,12 @@ def _machine() -> dict:
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
-def _inputs(size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    c = images.resize_long_side(images.load_image(bundled("tubingen.jpg")), size)
-    return c, images.load_image(bundled("starry_night.jpg"))
+def seconds_per_step(history: list[dict]) -> float:
+    """Mean seconds per step from a run's history, leaving out the first step (it also builds the
+    targets and warms up)."""
+    if len(history) < 2:
+        return history[-1]["seconds"]
+    return (history[-1]["seconds"] - history[0]["seconds"]) / (len(history) - 1)
 
 
 def worker(size: int, steps: int, device: str, memory: str = "auto") -> dict:
@@ -46,25 +49,15 @@ def worker(size: int, steps: int, device: str, memory: str = "auto") -> dict:
     Runs at least as many steps as L-BFGS remembers, so the peak includes its full history.
     `memory` is auto, on or off (activation checkpointing).
     """
-    c, s = _inputs(size)
+    c, s = demo_pair(size)
     h, w = c.shape[-2:]
     setting = {"auto": None, "on": True, "off": False}[memory]
     steps = max(steps, gatys.lbfgs_history(3 * h * w) + 2)
-    times: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick(step: int, losses: dict) -> None:
-        now = time.perf_counter()
-        times.append(now - last[0])
-        last[0] = now
-
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    r = gatys.run(c, [s], gatys.GatysOptions(steps=steps + 1, device=device, low_memory=setting),
-                  callback=tick)
-    timed = times[1:] or times   # the first step includes building targets and warm-up
-    out = {"size": size, "height": c.shape[-2], "width": c.shape[-1], "steps_timed": len(timed),
-           "seconds_per_step": sum(timed) / len(timed), "encoder": r.encoder,
+    r = gatys.run(c, [s], gatys.GatysOptions(steps=steps + 1, device=device, low_memory=setting))
+    out = {"size": size, "height": c.shape[-2], "width": c.shape[-1], "steps_timed": len(r.history) - 1,
+           "seconds_per_step": seconds_per_step(r.history), "encoder": r.encoder,
            "low_memory": gatys.low_memory(h, w, setting), "lbfgs_history": gatys.lbfgs_history(3 * h * w),
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if device.startswith("cuda"):
@@ -85,7 +78,7 @@ def convergence(size: int, steps: int, scales: int, device: str) -> dict:
     The targets are the losses single-scale reaches after 1/4, 1/2 and all of `steps`; the
     multi-scale run spends `steps` at each coarser level first (that time counts).
     """
-    c, s = _inputs(size)
+    c, s = demo_pair(size)
     full = tuple(c.shape[-2:])
     single = gatys.run(c, [s], gatys.GatysOptions(steps=steps, device=device))
     multi = gatys.run(c, [s], gatys.GatysOptions(steps=steps, scales=scales, device=device))

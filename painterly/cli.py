@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 from collections.abc import Sequence
 
 from . import __version__, gatys, images, weights
 from .errors import InputError
+from .examples import CONTENT, STYLE, bundled
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,11 +40,6 @@ def _number(s: str) -> float:
         return float(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
-
-
-def bundled(name: str) -> Path:
-    """Path of an image bundled with the package (demo content and style)."""
-    return Path(str(resources.files("painterly") / "data" / name))
 
 
 def _add_transfer_options(p: argparse.ArgumentParser) -> None:
@@ -229,7 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "stylize":
             return cmd_stylize(args, args.content, args.styles)
         if args.command == "demo":
-            return cmd_stylize(args, str(bundled("tubingen.jpg")), [str(bundled("starry_night.jpg"))])
+            return cmd_stylize(args, str(bundled(CONTENT)), [str(bundled(STYLE))])
         if args.command == "weights":
             return cmd_weights()
         if args.command == "experiment":

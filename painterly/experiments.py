@@ -19,15 +19,11 @@ import torch
 from PIL import Image, ImageDraw
 
 from . import gatys, images
-from .cli import bundled
+from .bench import seconds_per_step
 from .errors import InputError
+from .examples import demo_pair
 
 PAPER_RATIOS = (1.0, 1e-3, 1e-6, 1e-9)   # alpha / beta, as the paper and source reports write it
-
-
-def _inputs(size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    c = images.resize_long_side(images.load_image(bundled("tubingen.jpg")), size)
-    return c, images.load_image(bundled("starry_night.jpg"))
 
 
 def paper_to_painterly_beta(ratio: float, content: torch.Tensor, layer: str = "conv4_2") -> float:
@@ -84,7 +80,7 @@ def _table(header: list[str], rows: list[list]) -> str:
 def ratio_sweep(out: Path, quick: bool, device: str) -> dict:
     """The paper's alpha/beta sweep: final weighted losses and images per ratio (noise init)."""
     size, steps = (64, 5) if quick else (512, 100)
-    c, s = _inputs(size)
+    c, s = demo_pair(size)
     rows, tiles, results = [], [("photo", c)], []
     for ratio in PAPER_RATIOS:
         beta = paper_to_painterly_beta(ratio, c)
@@ -113,7 +109,7 @@ def ratio_sweep(out: Path, quick: bool, device: str) -> dict:
 def content_layer(out: Path, quick: bool, device: str) -> dict:
     """Content from a shallow (conv2_2) vs a deep (conv4_2) layer, side by side."""
     size, steps = (64, 5) if quick else (512, 100)
-    c, s = _inputs(size)
+    c, s = demo_pair(size)
     results, tiles = [], [("photo", c)]
     for layer in ("conv2_2", "conv4_2"):
         r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, content_layers={layer: 1.0}, init="noise",
@@ -138,7 +134,7 @@ def content_layer(out: Path, quick: bool, device: str) -> dict:
 def weights_grid(out: Path, quick: bool, device: str) -> dict:
     """Style weight x TV weight grid from the content image."""
     size, steps = (64, 20) if quick else (384, 100)
-    c, s = _inputs(size)
+    c, s = demo_pair(size)
     betas, tvs = (1e-5, 1e-4, 1e-3), (0.0, 1e6, 1e7)
     results, tiles = [], []
     for tv in tvs:
@@ -160,7 +156,7 @@ def weights_grid(out: Path, quick: bool, device: str) -> dict:
 def loss_curves(out: Path, quick: bool, device: str) -> dict:
     """Loss per step for L-BFGS vs Adam, and Adam with steps too large to settle."""
     size, steps = (64, 8) if quick else (256, 200)
-    c, s = _inputs(size)
+    c, s = demo_pair(size)
     runs = {"L-BFGS": gatys.GatysOptions(steps=steps, device=device),
             "Adam lr 0.02": gatys.GatysOptions(steps=steps, optimizer="adam", device=device),
             "Adam lr 0.5 (steps too large)": gatys.GatysOptions(steps=steps, optimizer="adam", lr=0.5,
@@ -186,11 +182,8 @@ def speed(out: Path, quick: bool, device: str) -> dict:
     steps_per_image = 300
     rows, results = [], []
     for size in sizes:
-        c, s = _inputs(size)
-        marks: list[float] = []
-        gatys.run(c, [s], gatys.GatysOptions(steps=timed + 1, device=device),
-                  callback=lambda k, l: marks.append(time.perf_counter()))
-        per_step = (marks[-1] - marks[0]) / (len(marks) - 1)
+        c, s = demo_pair(size)
+        per_step = seconds_per_step(gatys.run(c, [s], gatys.GatysOptions(steps=timed + 1, device=device)).history)
         res = {"method": "gatys", "size": size, "seconds_per_step": per_step,
                "seconds_per_image": per_step * steps_per_image, "steps_per_image": steps_per_image}
         results.append(res)

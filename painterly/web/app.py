@@ -21,7 +21,7 @@ from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__, images, pipeline, weights
-from ..cli import bundled
+from ..examples import CONTENT, STYLE, bundled
 from ..errors import InputError
 from .jobs import JobQueue, OutputStore, QueueFull
 
@@ -187,7 +187,7 @@ def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
             content = gr.Image(type="pil", label="Photo", sources=["upload", "clipboard"], elem_id="content")
             style = gr.Image(type="pil", label="Painting", sources=["upload", "clipboard"], elem_id="style")
             result = gr.Image(type="pil", label="Result", interactive=False, format="png", elem_id="result")
-        gr.Examples([[str(bundled("tubingen.jpg")), str(bundled("starry_night.jpg"))]], inputs=[content, style])
+        gr.Examples([[str(bundled(CONTENT)), str(bundled(STYLE))]], inputs=[content, style])
         with gr.Row():
             method = gr.Dropdown(list(pipeline.METHODS), value="gatys", label="Method",
                                  info="gatys: optimisation (Gatys et al.), slow, any style")
