@@ -12,6 +12,7 @@ import tempfile
 import warnings
 from pathlib import Path
 from typing import Union
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -165,12 +166,14 @@ def check_min_size(t: torch.Tensor, what: str, min_side: int = MIN_SIDE) -> None
                          "(use a larger image or a larger --size)")
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Validate an output path before any work is done: known suffix, existing writable folder."""
+def check_output_path(path: str | os.PathLike, suffixes: Iterable[str] | None = None) -> Path:
+    """Validate an output path before any work is done: known suffix (image formats unless
+    `suffixes` says otherwise), existing writable folder."""
     p = Path(path)
-    if p.suffix.lower() not in SAVE_FORMATS:
+    allowed = set(SAVE_FORMATS if suffixes is None else suffixes)
+    if p.suffix.lower() not in allowed:
         raise InputError(f"output '{p}' has an unsupported extension '{p.suffix}': use one of "
-                         + ", ".join(sorted(SAVE_FORMATS)))
+                         + ", ".join(sorted(allowed)))
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"output folder '{parent}' does not exist: create it first")
@@ -227,3 +230,17 @@ def load_mask(src: ImageLike, size: tuple[int, int], what: str = "mask") -> torc
     t = load_image(src, what)
     grey = t.mean(dim=1, keepdim=True)
     return F.interpolate(grey, size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def list_images(folder: Union[str, os.PathLike], what: str = "--data") -> list[Path]:
+    """Image files under `folder` (recursive, sorted); InputError when there are none."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{what} folder {root} does not exist or is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise InputError(f"{what} folder {root} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return files
