@@ -1,0 +1,63 @@
+"""Export a trained style network to ONNX (any image size) and check it with onnxruntime."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .model import load_model
+
+
+def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], opset: int = 17,
+                check: bool = True) -> dict:
+    """Write `model` as ONNX with dynamic batch/height/width (input `image`, RGB [0, 1], NCHW) and,
+    when `check`, compare onnxruntime's output with PyTorch's on a random image."""
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        raise InputError(f"ONNX output {path} must end in .onnx")
+    if not path.parent.is_dir():
+        raise InputError(f"output folder '{path.parent}' does not exist: create it first")
+    net = load_model(model).net.eval()
+    x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".onnx", dir=path.parent)
+    os.close(fd)
+    try:
+        try:
+            import onnxruntime  # noqa: F401 - checked before the slow export
+        except ImportError:
+            if check:
+                raise InputError("checking the export needs onnxruntime: pip install 'painterly[onnx]' "
+                                 "(or pass --no-check)") from None
+        with warnings.catch_warnings():   # the exporter's notes on instance norm and constant folding
+            warnings.simplefilter("ignore", UserWarning)
+            torch.onnx.export(net, (x,), tmp, input_names=["image"], output_names=["stylized"],
+                              opset_version=opset, dynamo=False,
+                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                            "stylized": {0: "batch", 2: "height", 3: "width"}})
+        out = {"path": path, "bytes": os.path.getsize(tmp), "opset": opset}
+        if check:
+            out["max_abs_diff"] = compare(net, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def compare(net: torch.nn.Module, onnx_path: Union[str, os.PathLike], size: tuple[int, int] = (150, 222)) -> float:
+    """Largest absolute difference between PyTorch and onnxruntime on a random image of `size`
+    (deliberately not the export size, to exercise the dynamic axes)."""
+    import onnxruntime as ort
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        want = net(x).numpy()
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"image": x.numpy()})[0]
+    return float(np.abs(got - want).max())

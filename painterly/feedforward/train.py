@@ -1,0 +1,145 @@
+"""Train a feed-forward network for one style (Johnson et al. 2016): perceptual losses from a
+fixed VGG (content on relu2_2, Gram style on four layers, TV), Adam, random crops of a photo
+folder. Runs on the CPU, one GPU (bfloat16 autocast) or several under torchrun (DDP)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+
+from .. import images, training, weights
+from ..errors import InputError
+from ..features import Encoder
+from ..losses import content_loss, gram_matrix, style_loss, tv_loss
+from .model import save_model
+from .network import TransformerNet
+
+KIND = "train-style"
+
+
+@dataclass
+class StyleTrainOptions:
+    """Every knob of a style-training run; defaults train a usable style in ~2000 steps."""
+
+    size: int = 256                          # square crop side of the training photos
+    batch_size: int = 4                      # per process
+    steps: int = 2000
+    lr: float = 1e-3
+    content_weight: float = 1.0
+    style_weight: Optional[float] = None     # None: balanced default for the encoder
+    tv_weight: float = 0.0
+    content_layers: tuple[str, ...] = ("relu2_2",)
+    style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+    style_size: int = 512                    # long side the style image is resized to
+    width: int = 16                          # channels of the first layer (Johnson: 32)
+    blocks: int = 5                          # residual blocks
+    encoder: str = weights.AUTO
+    seed: int = 0
+    checkpoint_every: int = 200
+    workers: int = 0                         # DataLoader processes decoding photos
+    amp: bool = True                         # bfloat16 autocast on CUDA
+
+    def validate(self) -> None:
+        for name in ("size", "batch_size", "steps", "style_size", "width", "blocks"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.size < 32:
+            raise InputError("--size must be at least 32 px (the network downsamples by 4)")
+        for name in ("lr", "content_weight", "tv_weight"):
+            if not getattr(self, name) >= 0:
+                raise InputError(f"--{name.replace('_', '-')} must be a non-negative number")
+
+
+def default_style_weight(encoder: str) -> float:
+    """β that balances Gram style against relu2_2 content for an encoder's input scale."""
+    return 1e-5 if weights.spec(encoder).input_convention == "caffe" else 1e5
+
+
+def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: Union[str, os.PathLike],
+                options: Optional[StyleTrainOptions] = None, device: str = "auto", resume: bool = False,
+                callback: Optional[training.Callback] = None) -> training.TrainResult:
+    """Train a TransformerNet for `style` on the photos under `data`; write the model to `output`
+    (and `output`.ckpt.pt, .losses.json/.png). `resume` continues from the checkpoint."""
+    opts = options or StyleTrainOptions()
+    output = images.check_output_path(output, {".pt", ".pth"})
+    state = training.resume_state(output, resume, KIND)
+    if state is not None:
+        opts = StyleTrainOptions(**{**state["options"], "steps": opts.steps,
+                                    "checkpoint_every": opts.checkpoint_every, "workers": opts.workers})
+    opts.validate()
+    if opts.encoder == weights.AUTO:
+        opts.encoder = weights.auto_encoder()
+    if opts.style_weight is None:
+        opts.style_weight = default_style_weight(opts.encoder)
+    files = images.list_images(data)
+    ddp = training.setup_distributed(device)
+    dev = ddp.device
+    training.seed_everything(opts.seed)
+
+    net = TransformerNet(opts.width, opts.blocks).to(dev)
+    encoder = Encoder(opts.encoder, [*opts.content_layers, *opts.style_layers]).to(dev)
+    style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
+    s = images.resize_long_side(images.load_image(style, "style image"), opts.style_size).to(dev)
+    with torch.no_grad():
+        feats = encoder(s)
+        targets = {n: gram_matrix(feats[n].float()) for n in opts.style_layers}
+    optimizer = torch.optim.Adam(net.parameters(), lr=opts.lr)
+    history: list[dict] = []
+    start = 0
+    if state is not None:
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        training.set_rng_state(state["rng"])
+        history, start = state["history"], state["step"]
+    model = ddp.wrap(net)
+    data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, start,
+                                 opts.workers, ddp.rank, ddp.world)
+    elapsed0 = state.get("seconds", 0.0) if state else 0.0
+    t0 = time.perf_counter()
+
+    def step_fn(step: int, x: torch.Tensor) -> dict[str, float]:
+        x = x.to(dev, non_blocking=True)
+        with training.autocast(dev, opts.amp):
+            y = model(x)
+            fy = encoder(y)
+            with torch.no_grad():
+                fx = encoder(x)
+        c = sum(content_loss(fy[n].float(), fx[n].float()) for n in opts.content_layers)
+        st = sum(style_loss(fy[n].float(), targets[n]) for n in opts.style_layers)
+        tv = tv_loss(y.float())
+        loss = opts.content_weight * c + opts.style_weight * st + opts.tv_weight * tv
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        c, st, tv = c.detach(), st.detach(), tv.detach()
+        return {"loss": loss.item(), "content": float(c), "style": float(st), "tv": float(tv)}
+
+    def save(step: int) -> None:
+        if not ddp.main:
+            return
+        seconds = elapsed0 + time.perf_counter() - t0
+        meta = {"name": Path(output).stem, "style": Path(style_label).name, "data": str(data),
+                "photos": len(files), "steps": step, "seconds": round(seconds, 1),
+                "device": training.device_label(dev, ddp.world), "options": asdict(opts),
+                "final_losses": history[-1] if history else None}
+        training.save_checkpoint({"kind": KIND, "step": step, "model": net.state_dict(),
+                                  "optimizer": optimizer.state_dict(), "rng": training.rng_state(),
+                                  "history": history, "options": asdict(opts), "seconds": seconds},
+                                 training.checkpoint_path(output))
+        save_model(net, output, meta)
+        if history:
+            training.write_history(history, Path(output).with_suffix(".losses"), ("loss", "content", "style"),
+                                   f"train-style {Path(style_label).name}", meta)
+
+    try:
+        res = training.train_loop(step_fn, data_iter, start, opts.steps, save, history, opts.checkpoint_every,
+                                  callback)
+    finally:
+        ddp.close()
+    return training.TrainResult(Path(output), training.checkpoint_path(output), res.step, res.stopped,
+                                elapsed0 + res.seconds, history)
