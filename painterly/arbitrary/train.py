@@ -1,0 +1,185 @@
+"""Train a decoder for AdaIN/WCT on random crops of a content folder (and a style folder).
+
+Objectives: `adain` (Huang & Belongie): decode AdaIN(content, style) and match its features
+at the level (content term) and the style's mean/std at relu1_1 … the level (style term);
+`reconstruct` (Li et al., for WCT): decode the content's own features, pixel + feature L2.
+Shares the loop, checkpoints, resume and torchrun support of `painterly.training`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+
+from .. import images, training
+from ..errors import InputError
+from .networks import LEVELS, Decoder, check_level
+from .pairs import NORMALISED, build_encoder, load_decoder, save_decoder
+from .transforms import adain, mean_std
+
+KIND = "train-decoder"
+OBJECTIVES = ("adain", "reconstruct")
+
+
+@dataclass
+class DecoderTrainOptions:
+    """Every knob of a decoder-training run."""
+
+    level: str = "relu3_1"
+    encoder: str = NORMALISED
+    objective: str = "adain"
+    init: Optional[str] = None          # start from this decoder file or shipped level
+    size: int = 256
+    batch_size: int = 8
+    steps: int = 2000
+    lr: float = 1e-4
+    style_weight: Optional[float] = None  # adain: Huang & Belongie's λ (10); reconstruct: feature
+                                          # weight next to pixel L2 (1e-3: features are ~100× pixels)
+    seed: int = 0
+    checkpoint_every: int = 200
+    workers: int = 0
+    amp: bool = True
+
+    def validate(self) -> None:
+        check_level(self.level)
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"unknown --objective '{self.objective}': use adain or reconstruct")
+        for name in ("size", "batch_size", "steps"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.size < 16:
+            raise InputError("--size must be at least 16 px")
+
+
+def _stat_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
+    return F.mse_loss(ma, mb) + F.mse_loss(sa, sb)
+
+
+@torch.no_grad()
+def fit_linear_decoder(dec: Decoder, enc: torch.nn.Module, crops: training.RandomCrops, device: str,
+                       count: int = 32, rows: int = 100_000) -> float:
+    """The relu1_1 decoder is one 3×3 conv, linear in the features: solve it by least squares on
+    `rows` random pixels of `count` crops. Gradient descent crawls here (features are ~100× pixels: badly conditioned);
+    the exact fit reconstructs photos at ~40 dB PSNR. Returns the fit's mean squared error."""
+    conv = dec.body[-1]
+    x = torch.stack([crops[k] for k in range(count)]).to(device)
+    f = enc(x)["relu1_1"]
+    cols = F.unfold(F.pad(f, (1, 1, 1, 1), mode="reflect"), 3).transpose(1, 2).reshape(-1, conv.in_channels * 9)
+    y = x.permute(0, 2, 3, 1).reshape(-1, 3)
+    pick = torch.randperm(len(cols), generator=torch.Generator().manual_seed(0))[:rows].to(device)
+    cols, y = cols[pick], y[pick].double()
+    a = torch.cat([cols, torch.ones(len(cols), 1, device=device)], 1).double()
+    sol = torch.linalg.lstsq(a.cpu(), y.cpu()).solution.float().to(device)
+    conv.weight.copy_(sol[:-1].T.reshape(3, conv.in_channels, 3, 3))
+    conv.bias.copy_(sol[-1])
+    return float(((a.float() @ sol - y.float()) ** 2).mean())
+
+
+def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.PathLike],
+                  style_dir: Optional[Union[str, os.PathLike]] = None,
+                  options: Optional[DecoderTrainOptions] = None, device: str = "auto", resume: bool = False,
+                  callback: Optional[training.Callback] = None) -> training.TrainResult:
+    """Train a decoder inverting `options.encoder` at `options.level`; write it to `output`."""
+    opts = options or DecoderTrainOptions()
+    output = images.check_output_path(output, {".pt", ".pth"})
+    state = training.resume_state(output, resume, KIND)
+    if state is not None:
+        opts = DecoderTrainOptions(**{**state["options"], "steps": opts.steps,
+                                      "checkpoint_every": opts.checkpoint_every, "workers": opts.workers})
+    opts.validate()
+    if opts.style_weight is None:
+        opts.style_weight = 10.0 if opts.objective == "adain" else 1e-3
+    if opts.objective == "adain" and style_dir is None:
+        raise InputError("the adain objective needs --style-dir (a folder of paintings)")
+    content_files = images.list_images(content_dir, "--content-dir")
+    style_files = images.list_images(style_dir, "--style-dir") if style_dir is not None else None
+    ddp = training.setup_distributed(device)
+    dev = ddp.device
+    training.seed_everything(opts.seed)
+
+    levels = LEVELS[: LEVELS.index(opts.level) + 1]
+    enc = build_encoder(opts.encoder, tuple(levels)).to(dev)
+    dec = Decoder(opts.level).to(dev)
+    if opts.init and state is None:
+        init = load_decoder(opts.init)
+        if (init.encoder, init.level) != (opts.encoder, opts.level):
+            raise InputError(f"--init decoder inverts {init.encoder} at {init.level}, not {opts.encoder} at {opts.level}")
+        dec.load_state_dict(init.decoder.state_dict())
+    if opts.level == "relu1_1" and opts.init is None and state is None:
+        fit_linear_decoder(dec, enc, training.RandomCrops(content_files, opts.size, opts.seed + 7), dev)
+    optimizer = torch.optim.Adam(dec.parameters(), lr=opts.lr)
+    history: list[dict] = []
+    start = 0
+    if state is not None:
+        dec.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        training.set_rng_state(state["rng"])
+        history, start = state["history"], state["step"]
+    model = ddp.wrap(dec)
+    c_iter = training.batches(training.RandomCrops(content_files, opts.size, opts.seed), opts.batch_size, start,
+                              opts.workers, ddp.rank, ddp.world)
+    s_iter = (training.batches(training.RandomCrops(style_files, opts.size, opts.seed + 1), opts.batch_size, start,
+                               opts.workers, ddp.rank, ddp.world) if style_files else None)
+    data = zip(c_iter, s_iter) if s_iter is not None else ((c, None) for c in c_iter)
+    elapsed0 = state.get("seconds", 0.0) if state else 0.0
+    t0 = time.perf_counter()
+
+    def step_fn(step: int, batch) -> dict[str, float]:
+        c, s = batch
+        c = c.to(dev, non_blocking=True)
+        with training.autocast(dev, opts.amp):
+            with torch.no_grad():
+                fc = enc(c)[opts.level].float()
+                if opts.objective == "adain":
+                    fs = enc(s.to(dev, non_blocking=True))
+                    target = torch.cat([adain(fc[i:i + 1], fs[opts.level][i:i + 1].float()) for i in range(len(fc))])
+                else:
+                    target = fc
+            y = model(target)
+            fy = enc(y)
+        if opts.objective == "adain":
+            content = F.mse_loss(fy[opts.level].float(), target)
+            style = sum(_stat_loss(fy[n].float(), fs[n].float()) for n in levels)
+            loss = content + opts.style_weight * style
+            out = {"content": content.detach(), "style": style.detach()}
+        else:
+            pixel = F.mse_loss(y.float(), c)
+            feature = F.mse_loss(fy[opts.level].float(), fc)
+            loss = pixel + opts.style_weight * feature
+            out = {"pixel": pixel.detach(), "feature": feature.detach()}
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), **{k: float(v) for k, v in out.items()}}
+
+    def save(step: int) -> None:
+        if not ddp.main:
+            return
+        seconds = elapsed0 + time.perf_counter() - t0
+        meta = {"name": Path(output).stem, "objective": opts.objective, "content_dir": str(content_dir),
+                "style_dir": str(style_dir) if style_dir else None, "steps": step, "seconds": round(seconds, 1),
+                "device": training.device_label(dev, ddp.world), "options": asdict(opts),
+                "final_losses": history[-1] if history else None}
+        training.save_checkpoint({"kind": KIND, "step": step, "model": dec.state_dict(),
+                                  "optimizer": optimizer.state_dict(), "rng": training.rng_state(),
+                                  "history": history, "options": asdict(opts), "seconds": seconds},
+                                 training.checkpoint_path(output))
+        save_decoder(dec, output, opts.encoder, meta)
+        if history:
+            keys = ("loss", "content", "style") if opts.objective == "adain" else ("loss", "pixel", "feature")
+            training.write_history(history, Path(output).with_suffix(".losses"), keys,
+                                   f"train-decoder {opts.level} ({opts.objective})", meta)
+
+    try:
+        res = training.train_loop(step_fn, data, start, opts.steps, save, history, opts.checkpoint_every, callback)
+    finally:
+        ddp.close()
+    return training.TrainResult(Path(output), training.checkpoint_path(output), res.step, res.stopped,
+                                elapsed0 + res.seconds, history)
