@@ -1,5 +1,9 @@
 """Benchmark harness: speed, memory and convergence figures, written as JSON.
 
+`painterly bench fast` measures the one-pass methods (feed-forward model, AdaIN, WCT): seconds
+and peak memory per image by size, batch throughput, Gatys' losses of each output next to a
+Gatys run at the same size, and training steps per second.
+
 `painterly bench gatys` measures, on this machine, seconds per Gatys iteration and peak memory
 at several sizes (each size in a fresh subprocess, so peak RSS is that run's alone), and the
 time to reach a fixed loss with and without coarse-to-fine multi-scale.
@@ -114,6 +118,122 @@ def gatys_benchmark(sizes: Sequence[int] = (256, 512, 1024), steps: int = 5, qui
             "convergence": convergence(converge_size, converge_steps, 3, device)}
 
 
+# ----------------------------------------------------------------------------- one-pass methods
+
+def _model_for_bench():
+    """The shipped starry_night style if present, else an untrained network of the same shape
+    (inference time does not depend on the weights)."""
+    from .feedforward import TransformerNet, load_model
+    from .feedforward.model import zoo_dir
+    p = zoo_dir() / "starry_night.pt"
+    return (load_model(p).net, "starry_night") if p.exists() else (TransformerNet(16, 5).eval(), "untrained 16/5")
+
+
+def inference_worker(method: str, size: int, repeats: int, device: str, batch: int = 1) -> dict:
+    """Median seconds per image for `method` at long side `size` (after one warm-up run) and
+    this process's peak memory; `batch` > 1 measures feed-forward throughput."""
+    from . import arbitrary
+    from .feedforward import apply
+    c, s = demo_pair(size)
+    label = method
+    if method == "model":
+        net, label = _model_for_bench()
+        x = c.expand(batch, -1, -1, -1).contiguous()
+
+        def once():
+            apply(net, x, device)
+    else:
+        opts = arbitrary.ArbitraryOptions(device=device)
+
+        def once():
+            arbitrary.run(method, c, [s], opts)
+    once()
+    times = []
+    for _ in range(repeats):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        once()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    sec = times[len(times) // 2]
+    out = {"method": method, "what": label, "size": size, "height": c.shape[-2], "width": c.shape[-1],
+           "batch": batch, "repeats": repeats, "seconds": sec, "seconds_per_image": sec / batch,
+           "images_per_second": batch / sec, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if device.startswith("cuda"):
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def _inference_subprocess(method: str, size: int, repeats: int, device: str, batch: int = 1) -> dict:
+    cmd = [sys.executable, "-m", "painterly.bench", "--infer", method, str(size), str(repeats), device, str(batch)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def quality(size: int, gatys_steps: int, device: str) -> list[dict]:
+    """Gatys' content and style losses (vgg19-caffe-q8, conv4_2 / conv1_1…conv5_1) of every
+    method's output at the same size: how far each one-pass method gets towards the optimum."""
+    from .pipeline import run_stylize
+    c, s = demo_pair(size)
+    rows = [{"method": "photo (no style)", **gatys.evaluate(c, c, s, gatys.GatysOptions(device=device)),
+             "seconds": 0.0}]
+    runs = [("adain", {}), ("wct", {}), (f"gatys {gatys_steps} steps", {"steps": gatys_steps})]
+    if _model_for_bench()[1] == "starry_night":
+        runs.insert(2, ("model starry_night", {"model": "starry_night"}))
+    for label, opts in runs:
+        method = label.split()[0]
+        res = run_stylize(c, [] if method == "model" else [s], method=method, size=None, device=device, **opts)
+        rows.append({"method": label, **gatys.evaluate(res.tensor, c, s, gatys.GatysOptions(device=device)),
+                     "seconds": res.info["seconds"]})
+    return rows
+
+
+def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dict]:
+    """Seconds per training step of train-style (256 px, batch 4) and train-decoder (relu3_1,
+    adain objective, 256 px, batch 8) at their defaults, on crops of the bundled images."""
+    import tempfile
+
+    from .arbitrary.train import DecoderTrainOptions, train_decoder
+    from .examples import CONTENT, STYLE, bundled
+    from .feedforward import StyleTrainOptions, train_style
+    size = 64 if quick else 256
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / "photos"
+        folder.mkdir()
+        for name in (CONTENT, STYLE):
+            images.save_image(images.load_image(bundled(name)), folder / f"{name}.png")
+        out = []
+        r = train_style(bundled(STYLE), folder, Path(d) / "s.pt",
+                        StyleTrainOptions(size=size, steps=steps + 1, checkpoint_every=0), device=device)
+        out.append({"trainer": "train-style", "size": size, "batch": 4,
+                    "seconds_per_step": seconds_per_step(r.history)})
+        r = train_decoder(folder, Path(d) / "d.pt", folder,
+                          DecoderTrainOptions(size=size, steps=steps + 1, checkpoint_every=0), device=device)
+        out.append({"trainer": "train-decoder relu3_1", "size": size, "batch": 8,
+                    "seconds_per_step": seconds_per_step(r.history)})
+    for row in out:
+        row["steps_per_second"] = 1 / row["seconds_per_step"]
+    return out
+
+
+def fast_benchmark(sizes: Sequence[int] = (256, 512, 1024), repeats: int = 5, quick: bool = False,
+                   device: str = "cpu", gatys_steps: int = 100) -> dict:
+    """Feed-forward, AdaIN and WCT: time and memory per size, batch throughput, quality next to
+    Gatys at 512 px, training speed; one JSON-ready dict."""
+    if quick:
+        sizes, repeats, gatys_steps = [64, 96], 1, 5
+    per_size = [_inference_subprocess(m, sz, repeats, device) for m in ("model", "adain", "wct") for sz in sizes]
+    mid = sizes[len(sizes) // 2]
+    batch = _inference_subprocess("model", mid, repeats, device, batch=8)
+    return {"benchmark": "fast", "device": device, "machine": _machine(), "quick": quick,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "per_size": per_size, "batch_throughput": batch,
+            "quality": {"size": mid, "rows": quality(mid, gatys_steps, device)},
+            "training": training_speed(device, quick=quick)}
+
+
 def write(path: str | os.PathLike, result: dict) -> Path:
     """Write a benchmark result as pretty JSON, atomically."""
     return images.atomic_write_text(path, json.dumps(result, indent=2))
@@ -122,6 +242,9 @@ def write(path: str | os.PathLike, result: dict) -> Path:
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--worker":
         print(json.dumps(worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])))
+    elif len(sys.argv) == 7 and sys.argv[1] == "--infer":
+        print(json.dumps(inference_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
+                                          int(sys.argv[6]))))
     else:
         from .cli import main
         sys.exit(main(["bench", "gatys", *sys.argv[1:]]))

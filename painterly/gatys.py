@@ -293,6 +293,23 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
                        seconds=time.perf_counter() - t0)
 
 
+@torch.no_grad()
+def evaluate(image: torch.Tensor, content: torch.Tensor, style: torch.Tensor,
+             options: Optional[GatysOptions] = None) -> dict[str, float]:
+    """The content and style losses Gatys' objective assigns to `image` (any method's output),
+    with the same layers, weights and style size as `run`: a common yardstick for comparing methods."""
+    o = (options or GatysOptions()).validate()
+    name = weights.auto_encoder() if o.encoder == weights.AUTO else o.encoder
+    enc = Encoder(name, list(o.content_layers) + list(o.style_layers), o.pooling, o.weights_path).to(o.device)
+    f, fc = enc(image.to(o.device)), enc(content.to(o.device))
+    s_img = images.resize_long_side(style.to(o.device), round(max(content.shape[-2:]) * o.style_scale))
+    fs = enc(s_img)
+    lc = sum(wt * content_loss(f[n], fc[n]) for n, wt in o.content_layers.items())
+    ls = sum(wt * style_loss(f[n], gram_matrix(fs[n])) for n, wt in o.style_layers.items())
+    beta = o.style_weight if o.style_weight is not None else weights.spec(name).style_weight
+    return {"content": float(lc), "style": float(ls), "total": float(o.content_weight * lc + beta * ls)}
+
+
 def parse_layers(spec, option: str = "layers") -> dict[str, float]:
     """Layer choice -> {name: weight}: a dict, a list of names, or a string 'conv1_1,conv2_1:0.5'."""
     if isinstance(spec, dict):

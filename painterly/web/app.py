@@ -53,18 +53,42 @@ def _strength_to_weight(strength: float) -> Optional[float]:
     return None if strength == 0.5 else 10 ** ((strength - 0.5) * 4)
 
 
-def _run(s: Settings, jobs: JobQueue, content: Image.Image, style: Image.Image, size: int, steps: int,
+def _run(s: Settings, jobs: JobQueue, content: Image.Image, style: Optional[Image.Image], size: int, steps: int,
          strength: float, preserve_colors: Optional[str], seed: int, image_callback=None,
-         image_every: int = 0, callback=None) -> pipeline.StylizeResult:
+         image_every: int = 0, callback=None, method: str = "gatys",
+         model: Optional[str] = None) -> pipeline.StylizeResult:
+    """One stylisation through the shared queue. `strength` means β (log scale) for gatys,
+    α for adain/wct, and a blend with the photo for a trained model."""
     _check_params(s, size, steps)
-    mult = _strength_to_weight(strength)
-    opts: dict[str, Any] = {"steps": steps, "seed": seed}
-    if mult is not None:
-        opts["style_weight"] = weights.spec(weights.auto_encoder()).style_weight * mult
+    opts: dict[str, Any] = {}
+    styles = [] if method == "model" else [style]
+    if method == "gatys":
+        opts = {"steps": steps, "seed": seed}
+        mult = _strength_to_weight(strength)
+        if mult is not None:
+            opts["style_weight"] = weights.spec(weights.auto_encoder()).style_weight * mult
+    elif method in ("adain", "wct"):
+        opts = {"alpha": strength}
+    else:
+        if not model:
+            raise InputError("pick a trained style for method model")
+        opts = {"model": model}
     with jobs.slot():
-        return pipeline.run_stylize(content, style, size=size, preserve_colors=preserve_colors or None,
-                                    device=s.device, callback=callback, image_callback=image_callback,
-                                    image_every=image_every, **opts)
+        res = pipeline.run_stylize(content, styles, method=method, size=size,
+                                   preserve_colors=preserve_colors or None, device=s.device,
+                                   callback=callback if method == "gatys" else None,
+                                   image_callback=image_callback if method == "gatys" else None,
+                                   image_every=image_every, **opts)
+    if method == "model" and strength < 1.0:
+        out = strength * res.tensor + (1 - strength) * images.resize(images.load_image(content), res.tensor.shape[-2:])
+        res.tensor, res.image = out, images.tensor_to_pil(out)
+    return res
+
+
+def _model_names() -> list[str]:
+    """Names of the shipped trained styles (method model)."""
+    from ..feedforward.model import zoo_dir
+    return [p.stem for p in sorted(zoo_dir().glob("*.pt"))]
 
 
 def create_app(settings: Optional[Settings] = None):
@@ -94,30 +118,37 @@ def create_app(settings: Optional[Settings] = None):
     @app.get("/api/methods")
     def methods() -> dict:
         """The methods this server can run and its limits."""
-        return {"methods": list(pipeline.METHODS), "max_size": s.max_size, "max_steps": s.max_steps,
+        return {"methods": list(pipeline.METHODS), "models": _model_names(), "max_size": s.max_size, "max_steps": s.max_steps,
                 "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}
 
     @app.post("/api/stylize")
     async def stylize(content: UploadFile = File(..., description="the photo"),
-                      style: UploadFile = File(..., description="the painting"),
+                      style: Optional[UploadFile] = File(None, description="the painting (not for method model)"),
                       method: str = Form("gatys"), size: int = Form(256), steps: int = Form(100),
                       strength: float = Form(0.5, ge=0.0, le=1.0), preserve_colors: str = Form(""),
-                      seed: int = Form(0)) -> dict:
-        """Stylise `content` with `style`; returns the result's url, size, time and stop reason."""
+                      seed: int = Form(0), model: str = Form("", description="a trained style (method model)")
+                      ) -> dict:
+        """Stylise `content` with `style` (or a trained `model`); returns the result's url, size,
+        time and stop reason. `strength`: β for gatys (0.5 = balanced), α for adain/wct."""
         if method not in pipeline.METHODS:
             raise HTTPException(422, f"unknown method '{method}': use one of {', '.join(pipeline.METHODS)}")
+        if method == "model" and model not in _model_names():
+            raise HTTPException(422, f"unknown model '{model}': use one of {', '.join(_model_names())}")
+        if method != "model" and style is None:
+            raise HTTPException(422, f"method {method} needs a style image")
         c_img = await read_upload(content, "content image")
-        s_img = await read_upload(style, "style image")
+        s_img = await read_upload(style, "style image") if method != "model" else None
         try:
             res = await run_in_threadpool(_run, s, jobs, c_img, s_img, size, steps, strength,
-                                          preserve_colors or None, seed)
+                                          preserve_colors or None, seed, None, 0, None, method, model or None)
         except QueueFull as e:
             raise HTTPException(503, str(e), headers={"Retry-After": "5"}) from None
         except InputError as e:
             raise HTTPException(422, str(e)) from None
         name = store.put(res.image)
         return {"url": f"/api/outputs/{name}", "width": res.image.width, "height": res.image.height,
-                "seconds": res.info["seconds"], "encoder": res.info["encoder"], "stopped": res.stopped,
+                "seconds": res.info["seconds"], "method": method,
+                "encoder": res.info.get("encoder") or res.info.get("model"), "stopped": res.stopped,
                 "expires_in": s.output_ttl}
 
     @app.get("/api/outputs/{name}", response_class=FileResponse)
@@ -135,12 +166,12 @@ def create_app(settings: Optional[Settings] = None):
 def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
     """The Gradio page: two images in, settings, live intermediate results, a downloadable PNG."""
 
-    def go(content, style, method, size, steps, strength, preserve, seed,
+    def go(content, style, method, model, size, steps, strength, preserve, seed,
            progress=gr.Progress()) -> Iterator[tuple]:  # noqa: B008 (Gradio's idiom)
-        if content is None or style is None:
+        if content is None or (style is None and method != "model"):
             raise gr.Error("Upload (or pick) both a photo and a painting first.")
         for img, what in ((content, "photo"), (style, "painting")):
-            if img.width * img.height > s.max_pixels:
+            if img is not None and img.width * img.height > s.max_pixels:
                 raise gr.Error(f"The {what} is {img.width}x{img.height}; this server accepts up to "
                                f"{s.max_pixels / 1e6:.0f} MP.")
         updates: queue.Queue = queue.Queue()
@@ -152,7 +183,8 @@ def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
                 outcome["res"] = _run(s, jobs, content, style, int(size), int(steps), float(strength),
                                       None if preserve == "off" else preserve, int(seed),
                                       image_callback=lambda k, t: updates.put(("image", k, t)),
-                                      image_every=every, callback=lambda k, l: updates.put(("step", k, l)))
+                                      image_every=every, callback=lambda k, l: updates.put(("step", k, l)),
+                                      method=method, model=model)
             except Exception as e:  # reported to the page below
                 outcome["error"] = e
             finally:
@@ -175,7 +207,8 @@ def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
             raise gr.Error(str(e) if isinstance(e, (InputError, QueueFull)) else f"failed: {type(e).__name__}: {e}")
         res = outcome["res"]
         path = str(store.folder / store.put(res.image))
-        done = f"done in {res.info['seconds']:.1f} s ({res.image.width}x{res.image.height}, {res.info['encoder']})"
+        what = res.info.get("encoder") or res.info.get("model") or method
+        done = f"done in {res.info['seconds']:.2f} s ({res.image.width}x{res.image.height}, {method}, {what})"
         if res.stopped:
             done += f" — {res.stopped}"
         yield res.image, path, done
@@ -190,17 +223,22 @@ def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
         gr.Examples([[str(bundled(CONTENT)), str(bundled(STYLE))]], inputs=[content, style])
         with gr.Row():
             method = gr.Dropdown(list(pipeline.METHODS), value="gatys", label="Method",
-                                 info="gatys: optimisation (Gatys et al.), slow, any style")
+                                 info="gatys: optimisation, slow; adain/wct: any painting in one pass; "
+                                      "model: a trained style, instant (no painting needed)")
+            names = _model_names()
+            model = gr.Dropdown(names, value=names[0] if names else None, label="Trained style (method model)")
             size = gr.Slider(32, s.max_size, value=min(256, s.max_size), step=16, label="Output size (long side, px)")
             steps = gr.Slider(10, s.max_steps, value=100, step=10, label="Iterations")
         with gr.Row():
             strength = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Style strength",
-                                 info="0.5 = balanced; each 0.25 is 10x more or less style")
+                                 info="gatys: 0.5 = balanced, each 0.25 is 10x more or less style; "
+                                      "other methods: 0 = photo, 1 = full style")
             preserve = gr.Radio(["off", "luminance", "match"], value="off", label="Keep the photo's colours")
             seed = gr.Number(0, precision=0, label="Seed")
         run = gr.Button("Stylize", variant="primary", elem_id="run")
         status = gr.Markdown(elem_id="status")
         download = gr.File(label="Download PNG", elem_id="download")
-        run.click(go, [content, style, method, size, steps, strength, preserve, seed], [result, download, status])
+        run.click(go, [content, style, method, model, size, steps, strength, preserve, seed],
+                  [result, download, status])
     page.queue(default_concurrency_limit=s.concurrency, max_size=s.max_waiting)
     return page
