@@ -1,12 +1,34 @@
 """painterly: neural style transfer from one command, one function call, or one web page.
 
     >>> import painterly
-    >>> img = painterly.stylize("photo.jpg", "painting.jpg", size=512, steps=300)
+    >>> img = painterly.stylize("photo.jpg", "painting.jpg", size=512, steps=300)        # Gatys
+    >>> img = painterly.stylize("photo.jpg", "painting.jpg", method="adain")             # one pass
+    >>> img = painterly.stylize("photo.jpg", None, method="model", model="starry_night")  # trained
     >>> img.save("out.png")
+
+Training: `train_style` (feed-forward), `train_decoder` (AdaIN/WCT), `train_cyclegan`.
 """
 
 from .errors import InputError
 from .pipeline import StylizeResult, run_stylize, stylize
 
-__version__ = "0.1.0"
-__all__ = ["InputError", "StylizeResult", "run_stylize", "stylize", "__version__"]
+__version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    """Trainers and model loaders are imported on first use (they pull in more of torch)."""
+    if name in ("train_style", "load_model", "StyleTrainOptions"):
+        from . import feedforward
+        return getattr(feedforward, name)
+    if name in ("train_decoder", "DecoderTrainOptions"):
+        from .arbitrary import train
+        return getattr(train, name)
+    if name in ("train_cyclegan", "CycleGANOptions", "load_generator"):
+        from . import cyclegan
+        return getattr(cyclegan, name)
+    raise AttributeError(f"module 'painterly' has no attribute {name!r}")
+
+
+__all__ = ["CycleGANOptions", "DecoderTrainOptions", "InputError", "StyleTrainOptions", "StylizeResult",
+           "load_generator", "load_model", "run_stylize", "stylize", "train_cyclegan", "train_decoder",
+           "train_style", "__version__"]

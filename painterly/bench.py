@@ -142,6 +142,13 @@ def inference_worker(method: str, size: int, repeats: int, device: str, batch: i
 
         def once():
             apply(net, x, device)
+    elif method == "cyclegan":
+        from .cyclegan import DnCNNGenerator, translate
+        gen, label = DnCNNGenerator(6, 64).eval(), "DnCNN 6x64"
+        x = c.expand(batch, -1, -1, -1).contiguous()
+
+        def once():
+            translate(gen, x, device)
     else:
         opts = arbitrary.ArbitraryOptions(device=device)
 
@@ -221,11 +228,12 @@ def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dic
 
 def fast_benchmark(sizes: Sequence[int] = (256, 512, 1024), repeats: int = 5, quick: bool = False,
                    device: str = "cpu", gatys_steps: int = 100) -> dict:
-    """Feed-forward, AdaIN and WCT: time and memory per size, batch throughput, quality next to
+    """Feed-forward, AdaIN, WCT and CycleGAN: time and memory per size, batch throughput, quality next to
     Gatys at 512 px, training speed; one JSON-ready dict."""
     if quick:
         sizes, repeats, gatys_steps = [64, 96], 1, 5
-    per_size = [_inference_subprocess(m, sz, repeats, device) for m in ("model", "adain", "wct") for sz in sizes]
+    per_size = [_inference_subprocess(m, sz, repeats, device) for m in ("model", "adain", "wct", "cyclegan")
+                for sz in sizes]
     mid = sizes[len(sizes) // 2]
     batch = _inference_subprocess("model", mid, repeats, device, batch=8)
     return {"benchmark": "fast", "device": device, "machine": _machine(), "quick": quick,

@@ -128,10 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--device", default="auto")
 
     e = sub.add_parser("experiment", help="run a named experiment; write a Markdown report, JSON and images")
-    e.add_argument("name", help="ratio-sweep, content-layer, weights-grid, loss-curves, speed")
+    e.add_argument("name", help="ratio-sweep, content-layer, weights-grid, loss-curves, speed, cyclegan-settings")
     e.add_argument("-o", "--output", required=True, metavar="DIR", help="report folder (created)")
     e.add_argument("--quick", action="store_true", help="tiny sizes and few steps (CI-sized)")
     e.add_argument("--device", default="cpu")
+    e.add_argument("--scale", type=_number, default=None,
+                   help="cyclegan-settings: multiply the source's 200 epochs (e.g. 0.05)")
+    e.add_argument("--domain-a", default=None, help="cyclegan-settings: folder A (default: bundled photo crops)")
+    e.add_argument("--domain-b", default=None, help="cyclegan-settings: folder B (default: bundled painting crops)")
 
     t = sub.add_parser("train-style", help="train a fast feed-forward network for one style (Johnson et al.)")
     t.add_argument("style", help="the style image")
@@ -282,7 +286,8 @@ class _TrainProgress:
         self.bar.close()
 
 
-def _report_training(res, what: str) -> int:
+def _report_training(res, done: str) -> int:
+    """Exit code and one line for a finished (0), interrupted (130) or diverged (2) training run."""
     if res.stopped == "interrupted":
         print(f"painterly: interrupted at step {res.step}; saved {res.output} and {res.checkpoint} "
               f"(continue with --resume)", file=sys.stderr)
@@ -290,9 +295,13 @@ def _report_training(res, what: str) -> int:
     if res.stopped:
         print(f"painterly: error: {res.stopped}", file=sys.stderr)
         return 2
-    print(f"saved {res.output} ({what}, {res.step} steps, {res.seconds / 60:.1f} min; curves in "
-          f"{res.output.with_suffix('.losses.png').name})", file=sys.stderr)
+    print(done, file=sys.stderr)
     return 0
+
+
+def _saved_line(res, what: str) -> str:
+    return (f"saved {res.output} ({what}, {res.step} steps, {res.seconds / 60:.1f} min; curves in "
+            f"{res.output.with_suffix('.losses.png').name})")
 
 
 def cmd_train_style(args: argparse.Namespace) -> int:
@@ -309,7 +318,7 @@ def cmd_train_style(args: argparse.Namespace) -> int:
                           callback=progress)
     finally:
         progress.close()
-    return _report_training(res, "feed-forward style")
+    return _report_training(res, _saved_line(res, "feed-forward style"))
 
 
 def cmd_train_decoder(args: argparse.Namespace) -> int:
@@ -325,7 +334,7 @@ def cmd_train_decoder(args: argparse.Namespace) -> int:
                             resume=args.resume, callback=progress)
     finally:
         progress.close()
-    return _report_training(res, f"{args.level} decoder")
+    return _report_training(res, _saved_line(res, f"{args.level} decoder"))
 
 
 def cmd_train_cyclegan(args: argparse.Namespace) -> int:
@@ -344,16 +353,8 @@ def cmd_train_cyclegan(args: argparse.Namespace) -> int:
                              resume=args.resume, callback=progress.with_total(opts.epochs))
     finally:
         progress.close()
-    if res.stopped == "interrupted":
-        print(f"painterly: interrupted at step {res.step}; saved {res.output} (continue with --resume)",
-              file=sys.stderr)
-        return 130
-    if res.stopped:
-        print(f"painterly: error: {res.stopped}", file=sys.stderr)
-        return 2
-    print(f"saved {res.output}/G_A2B.pt and G_B2A.pt ({opts.epochs} epochs, {res.step} steps, "
-          f"{res.seconds / 60:.1f} min; samples in {res.output}/samples)", file=sys.stderr)
-    return 0
+    return _report_training(res, f"saved {res.output}/G_A2B.pt and G_B2A.pt ({opts.epochs} epochs, {res.step} "
+                                 f"steps, {res.seconds / 60:.1f} min; samples in {res.output}/samples)")
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
@@ -602,7 +603,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "experiment":
             from .device import pick_device
             from .experiments import run_experiment
-            path = run_experiment(args.name, args.output, quick=args.quick, device=pick_device(args.device))
+            extra = {k: v for k, v in (("scale", args.scale), ("domain_a", args.domain_a),
+                                       ("domain_b", args.domain_b)) if v is not None}
+            if extra and args.name != "cyclegan-settings":
+                raise InputError("--scale, --domain-a and --domain-b are options of cyclegan-settings")
+            path = run_experiment(args.name, args.output, quick=args.quick, device=pick_device(args.device),
+                                  **extra)
             print(f"wrote {path}", file=sys.stderr)
             return 0
         if args.command == "serve":

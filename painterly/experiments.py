@@ -177,8 +177,10 @@ def loss_curves(out: Path, quick: bool, device: str) -> dict:
 
 
 def speed(out: Path, quick: bool, device: str) -> dict:
-    """Seconds per image for every available method at 256/512/1024 px on this machine."""
-    sizes, timed = ((64, 96), 3) if quick else ((256, 512, 1024), 4)
+    """Seconds per image for every method at 256/512/1024 px on this machine: Gatys (per step,
+    multiplied out to 300 steps) next to the one-pass methods (median of several runs)."""
+    from .bench import inference_worker
+    sizes, timed, repeats = ((64, 96), 3, 1) if quick else ((256, 512, 1024), 4, 3)
     steps_per_image = 300
     rows, results = [], []
     for size in sizes:
@@ -187,31 +189,107 @@ def speed(out: Path, quick: bool, device: str) -> dict:
         res = {"method": "gatys", "size": size, "seconds_per_step": per_step,
                "seconds_per_image": per_step * steps_per_image, "steps_per_image": steps_per_image}
         results.append(res)
-        rows.append(["gatys (L-BFGS, 300 steps)", f"{c.shape[-1]}x{c.shape[-2]}", per_step, res["seconds_per_image"]])
-    md = (f"# Speed\n\nSeconds per image on this machine ({device}), measured over {timed} steps after one "
-          "warm-up step and multiplied out to 300 steps. Feed-forward, AdaIN/WCT and CycleGAN rows appear "
-          "here as those methods land.\n\n"
-          + _table(["method", "output", "s / step", "s / image"], rows) + "\n")
+        rows.append(["gatys (L-BFGS, 300 steps)", f"{c.shape[-1]}x{c.shape[-2]}", res["seconds_per_image"], ""])
+        for method in ("model", "adain", "wct", "cyclegan"):
+            r = inference_worker(method, size, repeats, device)
+            results.append({"method": method, "size": size, "what": r["what"],
+                            "seconds_per_image": r["seconds_per_image"]})
+            rows.append([f"{method} ({r['what']})", f"{r['width']}x{r['height']}", r["seconds_per_image"],
+                         f"{res['seconds_per_image'] / r['seconds_per_image']:.0f}x"])
+    md = (f"# Speed\n\nSeconds per image on this machine ({device}). Gatys: measured over {timed} steps after "
+          "one warm-up step and multiplied out to 300 steps. One-pass methods: median of "
+          f"{repeats} run(s) after a warm-up, style image at the output size; `model` is a feed-forward "
+          "network (16 channels, 5 residual blocks), `cyclegan` the source's DnCNN generator (depth 6, 64 "
+          "channels). The last column is how many times faster than Gatys at the same size.\n\n"
+          + _table(["method", "output", "s / image", "vs gatys"], rows) + "\n")
     return {"markdown": md, "results": results}
+
+
+def cyclegan_settings(out: Path, quick: bool, device: str, scale: float = 1.0,
+                      domain_a: str | None = None, domain_b: str | None = None) -> dict:
+    """The source's three CycleGAN settings side by side: sample grids and loss curves.
+    Epochs are the source's 200 × `scale`; `--quick` trains tiny networks on tiny crops."""
+    from .cyclegan import PRESETS, CycleGANOptions, train_cyclegan
+    if domain_a is None or domain_b is None:
+        domain_a, domain_b = _bundled_domains(out / "data")
+    results, rows, curves = {}, [], {}
+    for name, preset in PRESETS.items():
+        if quick:
+            opts = CycleGANOptions(**{**preset, "batch_size": min(preset["batch_size"], 4)}, size=32, channels=8,
+                                   depth=2, epochs=2, epoch_size=8, sample_every=1, checkpoint_every=1)
+        else:
+            opts = CycleGANOptions(**preset, epochs=max(1, round(200 * scale)), sample_every=max(1, round(50 * scale)))
+        run = out / name
+        res = train_cyclegan(domain_a, domain_b, run, opts, device=device, resume=(run / "checkpoint.pt").exists())
+        h = res.history
+        tail = h[-max(1, len(h) // 10):]
+        results[name] = {"options": {"batch_size": opts.batch_size, "lr": opts.lr, "schedule": opts.schedule,
+                                     "epochs": opts.epochs}, "steps": res.step, "seconds": res.seconds,
+                         "final": {k: sum(r[k] for r in tail) / len(tail) for k in ("G", "cycle", "D_A", "D_B")},
+                         "history": h}
+        f = results[name]["final"]
+        rows.append([name, opts.batch_size, opts.lr, opts.schedule, opts.epochs, res.step, f["cycle"], f["G"],
+                     f["D_A"], f["D_B"], res.seconds / 60])
+        curves[name] = h
+        last = sorted((run / "samples").glob("epoch_*.png"))[-1]
+        results[name]["samples"] = str(last.relative_to(out))
+    for key in ("cycle", "G"):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for name, h in curves.items():
+            k = max(1, len(h) // 50)
+            ys = [sum(r[key] for r in h[i:i + k]) / k for i in range(0, len(h) - k + 1, k)]
+            ax.plot([h[i]["epoch"] for i in range(0, len(h) - k + 1, k)], ys, label=name)
+        ax.set(xlabel="epoch", ylabel=f"{key} loss", title=f"CycleGAN settings: {key} loss")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / f"{key}_loss.png", dpi=100)
+        plt.close(fig)
+    md = ("# CycleGAN settings\n\nThe source project's three settings, trained on the same two folders "
+          f"(A: `{domain_a}`, B: `{domain_b}`), {'tiny networks (--quick)' if quick else 'DnCNN generator and the source discriminator'}. "
+          "Losses are the mean of the last tenth of the run.\n\n"
+          + _table(["setting", "batch", "lr", "schedule", "epochs", "steps", "cycle", "G", "D_A", "D_B", "minutes"],
+                   rows)
+          + "\n\n![cycle loss](cycle_loss.png)\n\n![generator loss](G_loss.png)\n\n"
+          + "Sample grids (rows: input, translated, cycled back; A images first, then B):\n\n"
+          + "\n".join(f"- {n}: ![{n}]({results[n]['samples']})" for n in PRESETS) + "\n")
+    for r in results.values():
+        r.pop("history")
+    return {"markdown": md, "results": results}
+
+
+def _bundled_domains(folder: Path) -> tuple[str, str]:
+    """Two tiny domains from the bundled images: crops of the photo (A) and the painting (B)."""
+    from .examples import CONTENT, STYLE, bundled
+    for sub, name in (("a", CONTENT), ("b", STYLE)):
+        d = folder / sub
+        d.mkdir(parents=True, exist_ok=True)
+        im = Image.open(bundled(name)).convert("RGB")
+        w, h = im.size
+        for i in range(6):
+            x = (w - h) * i // 5
+            im.crop((x, 0, x + h, h)).save(d / f"{i}.png")
+    return str(folder / "a"), str(folder / "b")
 
 
 EXPERIMENTS: dict[str, Callable[[Path, bool, str], dict]] = {
     "ratio-sweep": ratio_sweep, "content-layer": content_layer, "weights-grid": weights_grid,
-    "loss-curves": loss_curves, "speed": speed,
+    "loss-curves": loss_curves, "speed": speed, "cyclegan-settings": cyclegan_settings,
 }
-PENDING = {"cyclegan-settings": "needs the CycleGAN method, which has not landed yet"}
 
 
-def run_experiment(name: str, out_dir: str | Path, quick: bool = False, device: str = "cpu") -> Path:
-    """Run experiment `name`, writing report.md and results.json into `out_dir`."""
-    if name in PENDING:
-        raise InputError(f"experiment '{name}' {PENDING[name]}")
+def run_experiment(name: str, out_dir: str | Path, quick: bool = False, device: str = "cpu",
+                   **extra) -> Path:
+    """Run experiment `name`, writing report.md and results.json into `out_dir`. `extra` goes to
+    experiments that take more (cyclegan-settings: scale, domain_a, domain_b)."""
     if name not in EXPERIMENTS:
         raise InputError(f"unknown experiment '{name}': choose one of {', '.join(EXPERIMENTS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    res = EXPERIMENTS[name](out, quick, device)
+    res = EXPERIMENTS[name](out, quick, device, **extra) if extra else EXPERIMENTS[name](out, quick, device)
     meta = {"experiment": name, "quick": quick, "device": device, "seconds": time.perf_counter() - t0,
             "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
     images.atomic_write_text(out / "results.json", json.dumps({**meta, "results": res["results"]}, indent=1))

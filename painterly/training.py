@@ -332,6 +332,30 @@ def checkpoint_path(output: Union[str, os.PathLike]) -> Path:
     return p.with_name(p.stem + ".ckpt" + (p.suffix or ".pt"))
 
 
+def start_run(output: Union[str, os.PathLike], resume: bool, kind: str, options: Any) -> tuple[Path, Optional[dict], Any]:
+    """Common start of a single-file trainer: check the output (.pt), load the checkpoint when
+    resuming, and take the run's saved options (only steps, checkpoint_every and workers may change)."""
+    out = images.check_output_path(output, {".pt", ".pth"})
+    state = resume_state(out, resume, kind)
+    if state is not None:
+        options = type(options)(**{**state["options"], "steps": options.steps,
+                                   "checkpoint_every": options.checkpoint_every, "workers": options.workers})
+    options.validate()
+    return out, state, options
+
+
+def restore(state: Optional[dict], model: torch.nn.Module,
+            optimizer: torch.optim.Optimizer) -> tuple[list[dict], int]:
+    """Load a single-network checkpoint into `model` and `optimizer` and restore the random state;
+    returns (history, step), or ([], 0) for a fresh run."""
+    if state is None:
+        return [], 0
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    set_rng_state(state["rng"])
+    return state["history"], state["step"]
+
+
 def resume_state(output: Union[str, os.PathLike], resume: bool, kind: str) -> Optional[dict]:
     """The checkpoint to continue from when `resume` (InputError if there is none or it is
     another trainer's), else None; refuses to silently overwrite an unfinished run."""

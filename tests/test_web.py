@@ -20,6 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+import painterly  # noqa: E402
 from painterly.web.app import Settings, create_app  # noqa: E402
 from painterly.web.jobs import JobQueue, QueueFull  # noqa: E402
 
@@ -54,6 +55,26 @@ def test_api_stylizes_and_serves_the_result(tmp_path, uploads):
     assert out.shape == photo.shape and np.abs(out - photo).mean() > 5    # it changed the photo
     assert client.get("/api/health").json()["status"] == "ok"
     assert "/api/stylize" in client.get("/openapi.json").json()["paths"]
+
+
+def test_api_runs_every_one_pass_method(tmp_path, uploads):
+    client = TestClient(create_app(settings(tmp_path)))
+    methods = client.get("/api/methods").json()
+    assert {"gatys", "adain", "wct", "model"} <= set(methods["methods"]) and "starry_night" in methods["models"]
+    for method in ("adain", "wct"):
+        r = post(client, *uploads, method=method, size="64", strength="0.7")
+        assert r.status_code == 200 and r.json()["method"] == method, r.text
+    r = client.post("/api/stylize", files={"content": ("c.jpg", uploads[0])},
+                    data={"method": "model", "model": "starry_night", "size": "64"})
+    assert r.status_code == 200 and r.json()["encoder"] == "starry_night", r.text
+    out = np.asarray(Image.open(io.BytesIO(client.get(r.json()["url"]).content)).convert("RGB"), np.float32)
+    photo = np.asarray(Image.open(io.BytesIO(uploads[0])).convert("RGB").resize((64, 48)), np.float32)
+    assert np.abs(out - photo).mean() > 5
+    bad = client.post("/api/stylize", files={"content": ("c.jpg", uploads[0])}, data={"method": "adain"})
+    assert bad.status_code == 422 and "needs a style image" in bad.text
+    bad = client.post("/api/stylize", files={"content": ("c.jpg", uploads[0])},
+                      data={"method": "model", "model": "nope"})
+    assert bad.status_code == 422 and "unknown model" in bad.text
 
 
 @pytest.mark.parametrize("content,code,msg", [
@@ -155,7 +176,7 @@ def test_twenty_concurrent_requests_all_complete(live_server, uploads):
     with ThreadPoolExecutor(20) as pool:
         codes = list(pool.map(one, range(20)))
     assert codes == [200] * 20
-    assert httpx.get(f"{base}/api/health").json() == {"status": "ok", "version": "0.1.0", "running": 0, "waiting": 0}
+    assert httpx.get(f"{base}/api/health").json() == {"status": "ok", "version": painterly.__version__, "running": 0, "waiting": 0}
 
 
 def test_a_full_queue_answers_503_and_the_server_survives(live_server, uploads):

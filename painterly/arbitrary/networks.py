@@ -34,9 +34,12 @@ def check_level(level: str) -> str:
 class Decoder(nn.Module):
     """relu{k}_1 features -> RGB; conv layers are named conv7, conv8, ... as in LinearStyleTransfer."""
 
-    def __init__(self, level: str = "relu3_1"):
+    def __init__(self, level: str = "relu3_1", input_scale: float = 1.0):
         super().__init__()
         self.level = check_level(level)
+        # Features reach the hundreds; scaling them to ~unit size keeps Adam's steps sensible when
+        # training from scratch (1 for decoders trained without it, e.g. LinearStyleTransfer's).
+        self.input_scale = float(input_scale)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         idx = 3 + sum(1 for x in _MIRROR[:_START[level]] if x != "up")   # relu3_1's first conv is conv7
         spec = _MIRROR[_START[level]:]
@@ -53,7 +56,7 @@ class Decoder(nn.Module):
         self.body = nn.Sequential(layers)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        return self.body(feat)
+        return self.body(feat * self.input_scale if self.input_scale != 1.0 else feat)
 
     def load_linear_style_transfer(self, state: dict[str, torch.Tensor]) -> Decoder:
         """Load a LinearStyleTransfer decoder state dict (keys convN.weight/bias)."""

@@ -65,7 +65,7 @@ def save_decoder(dec: Decoder, path: Union[str, os.PathLike], encoder_name: str,
     """Half-precision weights + encoder name + level + meta, written atomically."""
     state = {k: v.detach().cpu().half() for k, v in dec.state_dict().items()}
     return save_checkpoint({"format": FORMAT, "version": 1, "encoder": encoder_name, "level": dec.level,
-                            "state_dict": state, "meta": meta}, path)
+                            "input_scale": dec.input_scale, "state_dict": state, "meta": meta}, path)
 
 
 def shipped(encoder_name: str = NORMALISED) -> dict[str, Path]:
@@ -82,7 +82,7 @@ def _load(path: Path) -> DecoderFile:
     doc = load_checkpoint(path, "decoder")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f"decoder {path} is not a painterly decoder file (write one with painterly train-decoder)")
-    dec = Decoder(doc["level"])
+    dec = Decoder(doc["level"], doc.get("input_scale", 1.0))
     dec.load_state_dict({k: v.float() for k, v in doc["state_dict"].items()})
     return DecoderFile(dec.eval().requires_grad_(False), doc["encoder"], doc["level"], doc.get("meta", {}))
 

@@ -87,13 +87,7 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
                   options: Optional[DecoderTrainOptions] = None, device: str = "auto", resume: bool = False,
                   callback: Optional[training.Callback] = None) -> training.TrainResult:
     """Train a decoder inverting `options.encoder` at `options.level`; write it to `output`."""
-    opts = options or DecoderTrainOptions()
-    output = images.check_output_path(output, {".pt", ".pth"})
-    state = training.resume_state(output, resume, KIND)
-    if state is not None:
-        opts = DecoderTrainOptions(**{**state["options"], "steps": opts.steps,
-                                      "checkpoint_every": opts.checkpoint_every, "workers": opts.workers})
-    opts.validate()
+    output, state, opts = training.start_run(output, resume, KIND, options or DecoderTrainOptions())
     if opts.style_weight is None:
         opts.style_weight = 10.0 if opts.objective == "adain" else 1e-3
     if opts.objective == "adain" and style_dir is None:
@@ -112,16 +106,19 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
         if (init.encoder, init.level) != (opts.encoder, opts.level):
             raise InputError(f"--init decoder inverts {init.encoder} at {init.level}, not {opts.encoder} at {opts.level}")
         dec.load_state_dict(init.decoder.state_dict())
-    if opts.level == "relu1_1" and opts.init is None and state is None:
-        fit_linear_decoder(dec, enc, training.RandomCrops(content_files, opts.size, opts.seed + 7), dev)
+        dec.input_scale = init.decoder.input_scale
+    if opts.init is None and state is None:
+        crops = training.RandomCrops(content_files, opts.size, opts.seed + 7)
+        if opts.level == "relu1_1":
+            fit_linear_decoder(dec, enc, crops, dev)
+        else:
+            with torch.no_grad():
+                f = enc(torch.stack([crops[k] for k in range(8)]).to(dev))[opts.level]
+            dec.input_scale = float(1.0 / f.pow(2).mean().sqrt().clamp_min(1e-6))
     optimizer = torch.optim.Adam(dec.parameters(), lr=opts.lr)
-    history: list[dict] = []
-    start = 0
+    history, start = training.restore(state, dec, optimizer)
     if state is not None:
-        dec.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        training.set_rng_state(state["rng"])
-        history, start = state["history"], state["step"]
+        dec.input_scale = state.get("input_scale", 1.0)
     model = ddp.wrap(dec)
     c_iter = training.batches(training.RandomCrops(content_files, opts.size, opts.seed), opts.batch_size, start,
                               opts.workers, ddp.rank, ddp.world)
@@ -168,6 +165,7 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
                 "device": training.device_label(dev, ddp.world), "options": asdict(opts),
                 "final_losses": history[-1] if history else None}
         training.save_checkpoint({"kind": KIND, "step": step, "model": dec.state_dict(),
+                                  "input_scale": dec.input_scale,
                                   "optimizer": optimizer.state_dict(), "rng": training.rng_state(),
                                   "history": history, "options": asdict(opts), "seconds": seconds},
                                  training.checkpoint_path(output))

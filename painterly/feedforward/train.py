@@ -65,13 +65,7 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
                 callback: Optional[training.Callback] = None) -> training.TrainResult:
     """Train a TransformerNet for `style` on the photos under `data`; write the model to `output`
     (and `output`.ckpt.pt, .losses.json/.png). `resume` continues from the checkpoint."""
-    opts = options or StyleTrainOptions()
-    output = images.check_output_path(output, {".pt", ".pth"})
-    state = training.resume_state(output, resume, KIND)
-    if state is not None:
-        opts = StyleTrainOptions(**{**state["options"], "steps": opts.steps,
-                                    "checkpoint_every": opts.checkpoint_every, "workers": opts.workers})
-    opts.validate()
+    output, state, opts = training.start_run(output, resume, KIND, options or StyleTrainOptions())
     if opts.encoder == weights.AUTO:
         opts.encoder = weights.auto_encoder()
     if opts.style_weight is None:
@@ -89,13 +83,7 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
         feats = encoder(s)
         targets = {n: gram_matrix(feats[n].float()) for n in opts.style_layers}
     optimizer = torch.optim.Adam(net.parameters(), lr=opts.lr)
-    history: list[dict] = []
-    start = 0
-    if state is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        training.set_rng_state(state["rng"])
-        history, start = state["history"], state["step"]
+    history, start = training.restore(state, net, optimizer)
     model = ddp.wrap(net)
     data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, start,
                                  opts.workers, ddp.rank, ddp.world)
