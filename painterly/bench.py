@@ -198,6 +198,12 @@ def quality(size: int, gatys_steps: int, device: str) -> list[dict]:
     return rows
 
 
+def _mean_step(history: list[dict]) -> float:
+    """Mean duration of a trainer's steps (each record holds its own), leaving out the first."""
+    times = [h["seconds"] for h in history[1:]] or [history[0]["seconds"]]
+    return sum(times) / len(times)
+
+
 def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dict]:
     """Seconds per training step of train-style (256 px, batch 4) and train-decoder (relu3_1,
     adain objective, 256 px, batch 8) at their defaults, on crops of the bundled images."""
@@ -216,11 +222,11 @@ def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dic
         r = train_style(bundled(STYLE), folder, Path(d) / "s.pt",
                         StyleTrainOptions(size=size, steps=steps + 1, checkpoint_every=0), device=device)
         out.append({"trainer": "train-style", "size": size, "batch": 4,
-                    "seconds_per_step": seconds_per_step(r.history)})
+                    "seconds_per_step": _mean_step(r.history)})
         r = train_decoder(folder, Path(d) / "d.pt", folder,
                           DecoderTrainOptions(size=size, steps=steps + 1, checkpoint_every=0), device=device)
         out.append({"trainer": "train-decoder relu3_1", "size": size, "batch": 8,
-                    "seconds_per_step": seconds_per_step(r.history)})
+                    "seconds_per_step": _mean_step(r.history)})
     for row in out:
         row["steps_per_second"] = 1 / row["seconds_per_step"]
     return out
@@ -232,10 +238,11 @@ def fast_benchmark(sizes: Sequence[int] = (256, 512, 1024), repeats: int = 5, qu
     Gatys at 512 px, training speed; one JSON-ready dict."""
     if quick:
         sizes, repeats, gatys_steps = [64, 96], 1, 5
-    per_size = [_inference_subprocess(m, sz, repeats, device) for m in ("model", "adain", "wct", "cyclegan")
-                for sz in sizes]
+    # a fresh process per measurement, so that peak memory is that run's alone (in-process when quick)
+    measure = inference_worker if quick else _inference_subprocess
+    per_size = [measure(m, sz, repeats, device) for m in ("model", "adain", "wct", "cyclegan") for sz in sizes]
     mid = sizes[len(sizes) // 2]
-    batch = _inference_subprocess("model", mid, repeats, device, batch=8)
+    batch = measure("model", mid, repeats, device, batch=8)
     return {"benchmark": "fast", "device": device, "machine": _machine(), "quick": quick,
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "per_size": per_size, "batch_throughput": batch,
             "quality": {"size": mid, "rows": quality(mid, gatys_steps, device)},

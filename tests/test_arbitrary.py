@@ -8,6 +8,7 @@ from PIL import Image
 from painterly import images, run_stylize
 from painterly.arbitrary import ArbitraryOptions, adain, load_decoder, mean_std, run, transfer, wct
 from painterly.arbitrary.pairs import encoder
+from painterly.arbitrary.stylize import default_decoders
 from painterly.arbitrary.train import DecoderTrainOptions, train_decoder
 from painterly.cli import main
 from painterly.errors import InputError
@@ -39,7 +40,7 @@ def test_decoded_adain_output_moves_to_style_statistics(content, style):
 
 def test_alpha_zero_is_the_decoders_reconstruction(content, style):
     out, _ = run("adain", content, [style], ArbitraryOptions(alpha=0.0))
-    d = load_decoder("relu3_1")
+    d = load_decoder(default_decoders("adain")[0])
     with torch.inference_mode():
         rec = d.decoder(_feats(content)).clamp(0, 1)
     torch.testing.assert_close(out, rec, atol=1e-5, rtol=0)

@@ -120,6 +120,22 @@ def test_demo_runs_offline(tmp_path):
     assert Image.open(out).size == (64, 48)
 
 
+def test_bench_fast_quick_writes_json(tmp_path):
+    out = tmp_path / "f.json"
+    assert main(["bench", "fast", "--quick", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert {(r["method"], r["size"]) for r in doc["per_size"]} == {
+        (m, s) for m in ("model", "adain", "wct", "cyclegan") for s in (64, 96)}
+    assert all(r["seconds_per_image"] > 0 and r["peak_rss_mb"] > 100 for r in doc["per_size"])
+    assert doc["batch_throughput"]["batch"] == 8 and doc["batch_throughput"]["images_per_second"] > 0
+    rows = {r["method"].split()[0]: r for r in doc["quality"]["rows"]}
+    assert {"photo", "adain", "wct", "gatys"} <= set(rows)
+    # every method moves the photo towards the style: lower Gatys style loss than the photo itself
+    assert all(rows[m]["style"] < rows["photo"]["style"] for m in ("adain", "wct", "gatys"))
+    assert [t["trainer"] for t in doc["training"]] == ["train-style", "train-decoder relu3_1"]
+    assert all(t["steps_per_second"] > 0 for t in doc["training"])
+
+
 def test_bench_quick_writes_json(tmp_path):
     out = tmp_path / "b.json"
     assert main(["bench", "gatys", "--quick", "-o", str(out)]) == 0

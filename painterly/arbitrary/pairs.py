@@ -69,7 +69,8 @@ def save_decoder(dec: Decoder, path: Union[str, os.PathLike], encoder_name: str,
 
 
 def shipped(encoder_name: str = NORMALISED) -> dict[str, Path]:
-    """{level: decoder file} shipped for `encoder_name`."""
+    """{name: decoder file} shipped for `encoder_name`: a level (relu1_1 …) for the
+    reconstruction decoders WCT uses, `relu3_1-adain` for the one fine-tuned with AdaIN's objective."""
     out = {}
     for p in sorted(data_dir().glob("decoder_*.pt")):
         enc, _, level = p.stem[len("decoder_"):].rpartition("_relu")
@@ -98,15 +99,15 @@ def load_decoder(spec: Union[str, os.PathLike], device: str = "cpu") -> DecoderF
     """A decoder file path, or a level name (relu1_1 …) for the shipped decoder of that level."""
     p = Path(spec)
     if not p.is_file():
-        if str(spec) in LEVELS:
-            have = shipped()
+        have = shipped()
+        if str(spec) in LEVELS or str(spec) in have:
             if str(spec) not in have:
                 raise InputError(f"no decoder for {spec} is shipped (shipped: {', '.join(have) or 'none'}); "
                                  f"train one with painterly train-decoder --level {spec}")
             p = have[str(spec)]
         else:
-            raise InputError(f"decoder {spec} does not exist (give a file from train-decoder or a level: "
-                             f"{', '.join(LEVELS)})")
+            raise InputError(f"decoder {spec} does not exist (give a file from train-decoder or a shipped "
+                             f"decoder: {', '.join(have)})")
     return _cached_decoder(str(p.resolve()), p.stat().st_mtime, device)
 
 

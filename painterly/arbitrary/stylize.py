@@ -12,11 +12,19 @@ import torch
 
 from .. import images
 from ..errors import InputError
-from .pairs import load_decoder, encoder
+from .pairs import encoder, load_decoder, shipped
 from .transforms import transfer
 
 KINDS = ("adain", "wct")
 DEFAULT_LEVELS = {"adain": ("relu3_1",), "wct": ("relu3_1", "relu2_1", "relu1_1")}
+
+
+def default_decoders(kind: str) -> tuple[str, ...]:
+    """WCT: the reconstruction decoders, deepest first. AdaIN: the relu3_1 decoder fine-tuned with
+    AdaIN's own objective when shipped (it paints more strongly), else the reconstruction one."""
+    if kind == "adain" and "relu3_1-adain" in shipped():
+        return ("relu3_1-adain",)
+    return DEFAULT_LEVELS[kind]
 
 
 @dataclass
@@ -48,7 +56,7 @@ def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], option
                          f"{len(style_masks)} mask(s)")
     dev = options.device
     t0 = time.perf_counter()
-    specs = list(options.decoders or DEFAULT_LEVELS[kind])
+    specs = list(options.decoders or default_decoders(kind))
     long_side = options.style_size or max(content.shape[-2:])
     s_small = [images.resize_long_side(s, long_side).to(dev) for s in styles]
     masks = [m.to(dev) for m in style_masks] if style_masks is not None else None
