@@ -205,11 +205,13 @@ def _mean_step(history: list[dict]) -> float:
 
 
 def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dict]:
-    """Seconds per training step of train-style (256 px, batch 4) and train-decoder (relu3_1,
-    adain objective, 256 px, batch 8) at their defaults, on crops of the bundled images."""
+    """Seconds per training step of train-style (256 px, batch 4), train-decoder (relu3_1, adain
+    objective, 256 px, batch 8) and train-cyclegan (128 px, batch 2) at their defaults, on crops of
+    the bundled images."""
     import tempfile
 
     from .arbitrary.train import DecoderTrainOptions, train_decoder
+    from .cyclegan import CycleGANOptions, train_cyclegan
     from .examples import CONTENT, STYLE, bundled
     from .feedforward import StyleTrainOptions, train_style
     size = 64 if quick else 256
@@ -226,6 +228,12 @@ def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dic
         r = train_decoder(folder, Path(d) / "d.pt", folder,
                           DecoderTrainOptions(size=size, steps=steps + 1, checkpoint_every=0), device=device)
         out.append({"trainer": "train-decoder relu3_1", "size": size, "batch": 8,
+                    "seconds_per_step": _mean_step(r.history)})
+        cg = 32 if quick else 128
+        r = train_cyclegan(folder, folder, Path(d) / "cg", CycleGANOptions(size=cg, epochs=1, epoch_size=2 * (steps + 1),
+                                                                           checkpoint_every=100, sample_every=100),
+                           device=device)
+        out.append({"trainer": "train-cyclegan (DnCNN 6x64, source D)", "size": cg, "batch": 2,
                     "seconds_per_step": _mean_step(r.history)})
     for row in out:
         row["steps_per_second"] = 1 / row["seconds_per_step"]

@@ -585,7 +585,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "stylize":
             return cmd_stylize(args, args.content, args.styles)
         if args.command == "demo":
-            return cmd_stylize(args, str(bundled(CONTENT)), [str(bundled(STYLE))])
+            styles = [] if args.model or args.method in ("model", "cyclegan") else [str(bundled(STYLE))]
+            return cmd_stylize(args, str(bundled(CONTENT)), styles)
         if args.command == "weights":
             return cmd_weights()
         if args.command == "train-style":
