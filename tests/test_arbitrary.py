@@ -133,3 +133,8 @@ def test_decoder_training_lowers_its_loss(tmp_path, objective):
     out, _ = run("wct", torch.rand(1, 3, 40, 40), [torch.rand(1, 3, 40, 40)],
                  ArbitraryOptions(decoders=[str(tmp_path / "dec.pt")]))
     assert out.shape == (1, 3, 40, 40)
+
+
+def test_too_large_for_memory_is_refused_before_work(content_path, style_path):
+    with pytest.raises(InputError, match="needs about .* GiB"):
+        run_stylize(content_path, style_path, method="wct", size=60_000)
