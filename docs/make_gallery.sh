@@ -19,21 +19,12 @@ $P stylize $D/tubingen.jpg $D/starry_night.jpg -o $O/mask_sky.png --mask $O/sky_
 $P stylize $D/tubingen.jpg $D/starry_night.jpg $D/picasso_selfport1907.jpg --style-blend 0.5 0.5 \
     -o $O/blend.png "${common[@]}"
 .venv/bin/python - <<'PY'
-from PIL import Image, ImageDraw
+from pathlib import Path
+from painterly import images
+from painterly.experiments import grid
 names = [("photo", "../shared/data/images/tubingen.jpg"), ("style", "../shared/data/images/starry_night.jpg"),
          ("stylize", "docs/images/demo.png"), ("--preserve-colors", "docs/images/preserve_colors.png"),
          ("--mask (sky)", "docs/images/mask_sky.png"), ("+ Picasso, 50/50", "docs/images/blend.png")]
-tiles = []
-for label, path in names:
-    im = Image.open(path).convert("RGB")
-    im.thumbnail((320, 240))
-    tile = Image.new("RGB", (320, 262), "white")
-    tile.paste(im, ((320 - im.width) // 2, 0))
-    ImageDraw.Draw(tile).text((6, 245), label, fill="black")
-    tiles.append(tile)
-grid = Image.new("RGB", (320 * 3, 262 * 2), "white")
-for i, t in enumerate(tiles):
-    grid.paste(t, ((i % 3) * 320, (i // 3) * 262))
-grid.save("docs/images/gallery.png")
+grid([(label, images.load_image(path)) for label, path in names], 3, Path("docs/images/gallery.png"), tile=320)
 PY
 echo "wrote docs/images/gallery.png"

@@ -14,24 +14,14 @@ $P stylize $D/tubingen.jpg --model picasso -o $O/m_model_picasso.png "${c[@]}"
 $P stylize $D/tubingen.jpg $D/starry_night.jpg $D/woman-with-hat-matisse.jpg --method adain \
     --style-masks $O/sky_mask.png $O/sky_mask_inverse.png -o $O/m_adain_regions.png "${c[@]}"
 .venv/bin/python - <<'PY'
-from PIL import Image, ImageDraw
+from pathlib import Path
+from painterly import images
+from painterly.experiments import grid
 names = [("photo", "../shared/data/images/tubingen.jpg"), ("gatys (150 steps, ~1 min)", "docs/images/demo.png"),
          ("--method adain (~1 s)", "docs/images/m_adain.png"), ("--method wct (~3 s)", "docs/images/m_wct.png"),
          ("--model starry_night (0.1 s)", "docs/images/m_model_starry.png"),
          ("--model picasso (0.1 s)", "docs/images/m_model_picasso.png"),
          ("adain: sky Starry Night, town Matisse", "docs/images/m_adain_regions.png")]
-tiles = []
-for label, path in names:
-    im = Image.open(path).convert("RGB")
-    im.thumbnail((320, 240))
-    tile = Image.new("RGB", (320, 262), "white")
-    tile.paste(im, ((320 - im.width) // 2, 0))
-    ImageDraw.Draw(tile).text((6, 245), label, fill="black")
-    tiles.append(tile)
-cols = 4
-grid = Image.new("RGB", (320 * cols, 262 * ((len(tiles) + cols - 1) // cols)), "white")
-for i, t in enumerate(tiles):
-    grid.paste(t, ((i % cols) * 320, (i // cols) * 262))
-grid.save("docs/images/methods.png")
+grid([(label, images.load_image(path)) for label, path in names], 4, Path("docs/images/methods.png"), tile=320)
 PY
 echo "wrote docs/images/methods.png"

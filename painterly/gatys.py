@@ -24,7 +24,7 @@ import torch
 from . import images, weights
 from .errors import InputError
 from .features import Encoder, check_layers
-from .losses import content_loss, gram_matrix, style_loss, tv_loss
+from .losses import blend_weights, content_loss, gram_matrix, style_loss, tv_loss
 
 Callback = Callable[[int, dict], None]
 ImageCallback = Callable[[int, torch.Tensor], None]
@@ -165,11 +165,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
     o = (options or GatysOptions()).validate()
     if not styles:
         raise InputError("at least one style image is needed")
-    blend = list(style_blend) if style_blend is not None else [1.0] * len(styles)
-    if len(blend) != len(styles):
-        raise InputError(f"--style-blend has {len(blend)} weights for {len(styles)} style images")
-    if any((not math.isfinite(b)) or b < 0 for b in blend) or sum(blend) <= 0:
-        raise InputError("--style-blend weights must be >= 0 and not all zero")
+    blend = blend_weights(style_blend, len(styles))
     dev = torch.device(o.device)
     name = weights.auto_encoder() if o.encoder == weights.AUTO else o.encoder
     check_layers(name, o.content_layers, "--content-layers")

@@ -8,7 +8,9 @@ does not change with --size either. Masks weight positions (1 = counts, 0 = igno
 
 from __future__ import annotations
 
+import math
 from typing import Optional
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +44,18 @@ def content_loss(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def style_loss(feat: torch.Tensor, target_gram: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Gatys' per-layer style loss between the Gram matrix of `feat` and a target Gram matrix."""
     return 0.25 * F.mse_loss(gram_matrix(feat, mask), target_gram.expand(feat.shape[0], -1, -1))
+
+
+def blend_weights(blend: Optional[Sequence[float]], n: int) -> list[float]:
+    """The weights that mix `n` styles (equal when None), checked: one per style, finite, >= 0,
+    not all zero. Every method that blends styles (Gram targets, AdaIN/WCT features) uses these."""
+    from .errors import InputError
+    w = list(blend) if blend is not None else [1.0] * n
+    if len(w) != n:
+        raise InputError(f"--style-blend has {len(w)} weights for {n} style images")
+    if any((not math.isfinite(b)) or b < 0 for b in w) or sum(w) <= 0:
+        raise InputError("--style-blend weights must be >= 0 and not all zero")
+    return w
 
 
 def tv_loss(img: torch.Tensor) -> torch.Tensor:

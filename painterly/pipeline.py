@@ -19,6 +19,7 @@ from PIL import Image
 from . import colour, gatys, images
 from .device import free_memory_bytes, pick_device
 from .errors import InputError
+from .losses import blend_weights
 
 PRESERVE_COLORS = ("luminance", "match")
 METHODS = ("gatys", "adain", "wct", "model", "cyclegan")
@@ -78,10 +79,8 @@ def run_stylize(content: images.ImageLike,
             raise InputError("--preserve-colors match needs a style image; with --model use luminance")
     elif not style_list:
         raise InputError(f"method {method} needs at least one style image")
-    if style_blend is not None and len(style_blend) != len(style_list):
-        raise InputError(f"--style-blend has {len(style_blend)} weights for {len(style_list)} style images")
-    if style_blend is not None and (any(not w >= 0 for w in style_blend) or sum(style_blend) <= 0):
-        raise InputError("--style-blend weights must be non-negative and not all zero")
+    if style_blend is not None:
+        blend_weights(style_blend, len(style_list))
     if style_masks is not None and method not in ("adain", "wct"):
         raise InputError("--style-masks (one region per style) works with --method adain or wct")
     c = images.load_image(content, "content image")

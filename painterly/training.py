@@ -336,7 +336,7 @@ def start_run(output: Union[str, os.PathLike], resume: bool, kind: str, options:
     """Common start of a single-file trainer: check the output (.pt), load the checkpoint when
     resuming, and take the run's saved options (only steps, checkpoint_every and workers may change)."""
     out = images.check_output_path(output, {".pt", ".pth"})
-    state = resume_state(out, resume, kind)
+    state = resume_state(checkpoint_path(out), resume, kind)
     if state is not None:
         options = type(options)(**{**state["options"], "steps": options.steps,
                                    "checkpoint_every": options.checkpoint_every, "workers": options.workers})
@@ -356,10 +356,9 @@ def restore(state: Optional[dict], model: torch.nn.Module,
     return state["history"], state["step"]
 
 
-def resume_state(output: Union[str, os.PathLike], resume: bool, kind: str) -> Optional[dict]:
-    """The checkpoint to continue from when `resume` (InputError if there is none or it is
-    another trainer's), else None; refuses to silently overwrite an unfinished run."""
-    ck = checkpoint_path(output)
+def resume_state(ck: Union[str, os.PathLike], resume: bool, kind: str) -> Optional[dict]:
+    """The checkpoint file `ck` to continue from when `resume` (InputError if there is none or it
+    is another trainer's), else None."""
     if not resume:
         return None
     state = load_checkpoint(ck, "checkpoint to resume")

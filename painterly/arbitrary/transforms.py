@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..losses import resize_mask
+from ..losses import blend_weights, resize_mask
 
 EPS = 1e-5
 
@@ -78,7 +78,7 @@ def transfer(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], a
     """
     fn = adain if kind == "adain" else wct
     if masks is None:
-        w = list(weights) if weights is not None else [1.0] * len(styles)
+        w = blend_weights(weights, len(styles))
         total = sum(w)
         t = sum((wi / total) * fn(content, s) for wi, s in zip(w, styles))
     else:

@@ -123,11 +123,8 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
     if run.exists() and not run.is_dir():
         raise InputError(f"-o {run} exists and is not a folder")
     ck_path = run / "checkpoint.pt"
-    state = None
-    if resume:
-        state = training.load_checkpoint(ck_path, "checkpoint to resume")
-        if state.get("kind") != KIND:
-            raise InputError(f"checkpoint {ck_path} was written by '{state.get('kind')}', not {KIND}")
+    state = training.resume_state(ck_path, resume, KIND)
+    if state is not None:
         saved = state["options"]
         saved["betas"] = tuple(saved["betas"])
         opts = CycleGANOptions(**{**saved, "epochs": opts.epochs, "checkpoint_every": opts.checkpoint_every,
