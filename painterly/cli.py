@@ -254,36 +254,38 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
 
 
 class _TrainProgress:
-    """tqdm bar for trainers: step, losses, ETA (only on the main process under torchrun)."""
+    """tqdm bar for trainers: step (or epoch), losses, ETA; opened at the first record, so input
+    errors are not preceded by an empty bar, and only on the main process under torchrun."""
 
-    def __init__(self, total: int, quiet: bool, desc: str):
+    def __init__(self, total: int, quiet: bool, desc: str, unit: str = "step"):
         import os
-        from tqdm import tqdm
-        quiet = quiet or int(os.environ.get("RANK", "0")) != 0
-        self.bar = tqdm(total=total, desc=desc, unit="step", disable=quiet, dynamic_ncols=True, file=sys.stderr)
+        self.total, self.desc, self.unit = total, desc, unit
+        self.quiet = quiet or int(os.environ.get("RANK", "0")) != 0
+        self.bar: Any = None
+
+    def _open(self, start: float) -> Any:
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.total, initial=start, desc=self.desc, unit=self.unit, disable=self.quiet,
+                            dynamic_ncols=True, file=sys.stderr)
+        return self.bar
 
     def __call__(self, record: dict) -> None:
-        if self.bar.n == 0 and record["step"] > 1:
-            self.bar.reset(self.bar.total)
-            self.bar.update(record["step"] - 1)
-        self.bar.update(1)
-        self.bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "seconds")},
-                             refresh=False)
+        bar = self._open(record["step"] - 1)
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k not in ("step", "seconds")}, refresh=False)
 
-    def with_total(self, epochs: int):
+    def by_epoch(self, record: dict) -> None:
         """For CycleGAN: the bar counts epochs (fractional), fed by each step's record."""
-        self.bar.reset(epochs)
-        self.bar.unit = "epoch"
-
-        def feed(record: dict) -> None:
-            self.bar.n = round(record["epoch"], 2)
-            self.bar.set_postfix({k: f"{v:.3g}" for k, v in record.items()
-                                  if k in ("G", "cycle", "D_A", "D_B", "lr")}, refresh=False)
-            self.bar.refresh()
-        return feed
+        bar = self._open(0)
+        bar.n = round(record["epoch"], 2)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k in ("G", "cycle", "D_A", "D_B", "lr")},
+                        refresh=False)
+        bar.refresh()
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _report_training(res, done: str) -> int:
@@ -347,10 +349,10 @@ def cmd_train_cyclegan(args: argparse.Namespace) -> int:
              if getattr(args, k) is not None}
     opts = CycleGANOptions(**{**base.__dict__, **given, "seed": args.seed, "workers": args.workers, "amp": args.amp})
     opts.epochs = max(1, round(opts.epochs * args.epoch_scale))
-    progress = _TrainProgress(0, args.quiet, "train-cyclegan")
+    progress = _TrainProgress(opts.epochs, args.quiet, "train-cyclegan", "epoch")
     try:
         res = train_cyclegan(args.domain_a, args.domain_b, args.output, opts, device=args.device,
-                             resume=args.resume, callback=progress.with_total(opts.epochs))
+                             resume=args.resume, callback=progress.by_epoch)
     finally:
         progress.close()
     return _report_training(res, f"saved {res.output}/G_A2B.pt and G_B2A.pt ({opts.epochs} epochs, {res.step} "
