@@ -6,6 +6,8 @@
     >>> img = painterly.stylize("photo.jpg", None, method="model", model="starry_night")  # trained
     >>> img.save("out.png")
 
+Files, folders and videos: `stylize_file`, `stylize_folder`, `stylize_video`. The methods and
+their options: `painterly.methods.all_methods()`.
 Training: `train_style` (feed-forward), `train_decoder` (AdaIN/WCT), `train_cyclegan`.
 """
 
@@ -23,6 +25,9 @@ def __getattr__(name: str):
     if name in ("train_decoder", "DecoderTrainOptions"):
         from .arbitrary import train
         return getattr(train, name)
+    if name in ("stylize_file", "stylize_folder", "stylize_video"):
+        from . import batch
+        return getattr(batch, name)
     if name in ("train_cyclegan", "CycleGANOptions", "load_generator"):
         from . import cyclegan
         return getattr(cyclegan, name)
@@ -30,5 +35,6 @@ def __getattr__(name: str):
 
 
 __all__ = ["CycleGANOptions", "DecoderTrainOptions", "InputError", "StyleTrainOptions", "StylizeResult",
-           "load_generator", "load_model", "run_stylize", "stylize", "train_cyclegan", "train_decoder",
+           "load_generator", "load_model", "run_stylize", "stylize", "stylize_file", "stylize_folder",
+           "stylize_video", "train_cyclegan", "train_decoder",
            "train_style", "__version__"]

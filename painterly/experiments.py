@@ -179,7 +179,7 @@ def loss_curves(out: Path, quick: bool, device: str) -> dict:
 def speed(out: Path, quick: bool, device: str) -> dict:
     """Seconds per image for every method at 256/512/1024 px on this machine: Gatys (per step,
     multiplied out to 300 steps) next to the one-pass methods (median of several runs)."""
-    from .bench import inference_worker
+    from .bench import inference_worker, one_pass_methods
     sizes, timed, repeats = ((64, 96), 3, 1) if quick else ((256, 512, 1024), 4, 3)
     steps_per_image = 300
     rows, results = [], []
@@ -190,7 +190,7 @@ def speed(out: Path, quick: bool, device: str) -> dict:
                "seconds_per_image": per_step * steps_per_image, "steps_per_image": steps_per_image}
         results.append(res)
         rows.append(["gatys (L-BFGS, 300 steps)", f"{c.shape[-1]}x{c.shape[-2]}", res["seconds_per_image"], ""])
-        for method in ("model", "adain", "wct", "cyclegan"):
+        for method in (m.name for m in one_pass_methods()):
             r = inference_worker(method, size, repeats, device)
             results.append({"method": method, "size": size, "what": r["what"],
                             "seconds_per_image": r["seconds_per_image"]})

@@ -15,75 +15,25 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Optional
 from collections.abc import Callable, Sequence
 
 import torch
 
-from . import images, weights
+from . import images
 from .errors import InputError
 from .features import Encoder, check_layers
 from .losses import blend_weights, content_loss, gram_matrix, style_loss, tv_loss
+from .methods.gatys import (DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, INITS, OPTIMIZERS,  # noqa: F401
+                            GatysOptions, parse_layers)
+from .options import OptionError
 
 Callback = Callable[[int, dict], None]
 ImageCallback = Callable[[int, torch.Tensor], None]
 
-DEFAULT_CONTENT_LAYERS = ("conv4_2",)
-DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-INITS = ("content", "noise", "style")
-OPTIMIZERS = ("lbfgs", "adam")
 #: A step whose total loss exceeds this multiple of the best so far counts as divergence.
 EXPLODE_FACTOR = 1e3
-
-
-@dataclass
-class GatysOptions:
-    """Every knob of a Gatys run; defaults follow the paper where it gives one."""
-
-    content_weight: float = 1.0                     # alpha
-    style_weight: Optional[float] = None            # beta; None: the encoder's balanced default
-    tv_weight: float = 0.0
-    content_layers: dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in DEFAULT_CONTENT_LAYERS})
-    style_layers: dict[str, float] = field(default_factory=lambda: {n: 1.0 for n in DEFAULT_STYLE_LAYERS})
-    steps: int = 300                                # iterations (per scale when scales > 1)
-    style_scale: float = 1.0                        # style image long side = output long side * this
-    scales: int = 1                                 # coarse-to-fine levels, each half the next
-    init: str = "content"
-    optimizer: str = "lbfgs"
-    lr: Optional[float] = None                      # Adam: 0.02 (pixels in [0, 1]); L-BFGS: 1
-    pooling: str = "max"
-    encoder: str = weights.AUTO
-    weights_path: Optional[str] = None
-    seed: int = 0
-    device: str = "cpu"
-    low_memory: Optional[bool] = None               # recompute VGG blocks in backward; None: auto
-
-    def validate(self) -> GatysOptions:
-        """Check values a user could get wrong; raise InputError naming the option."""
-        for opt in ("content_weight", "tv_weight", "style_scale"):
-            v = getattr(self, opt)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                raise InputError(f"--{opt.replace('_', '-')} must be a finite number >= 0, got {v}")
-        if self.style_weight is not None and not (math.isfinite(self.style_weight) and self.style_weight >= 0):
-            raise InputError(f"--style-weight must be a finite number >= 0, got {self.style_weight}")
-        if self.style_scale <= 0:
-            raise InputError("--style-scale must be > 0")
-        for opt in ("content_layers", "style_layers"):
-            for name, w in getattr(self, opt).items():
-                if not (math.isfinite(w) and w >= 0):
-                    raise InputError(f"--{opt.replace('_', '-')}: weight of {name} must be >= 0, got {w}")
-        if self.steps < 1:
-            raise InputError(f"--steps must be at least 1, got {self.steps}")
-        if self.scales < 1:
-            raise InputError(f"--scales must be at least 1, got {self.scales}")
-        if self.init not in INITS:
-            raise InputError(f"unknown --init '{self.init}': use one of {', '.join(INITS)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise InputError(f"unknown --optimizer '{self.optimizer}': use one of {', '.join(OPTIMIZERS)}")
-        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
-            raise InputError(f"--lr must be > 0, got {self.lr}")
-        return self
 
 
 @dataclass
@@ -167,10 +117,9 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
         raise InputError("at least one style image is needed")
     blend = blend_weights(style_blend, len(styles))
     dev = torch.device(o.device)
-    name = weights.auto_encoder() if o.encoder == weights.AUTO else o.encoder
-    check_layers(name, o.content_layers, "--content-layers")
-    check_layers(name, o.style_layers, "--style-layers")
-    beta = o.style_weight if o.style_weight is not None else weights.spec(name).style_weight
+    name = o.encoder_name()
+    _check_layers(name, o)
+    beta = o.beta(name)
     if encoder is None:
         encoder = Encoder(name, list(o.content_layers) + list(o.style_layers), o.pooling, o.weights_path,
                           checkpoint=low_memory(content.shape[-2], content.shape[-1], o.low_memory))
@@ -295,29 +244,20 @@ def evaluate(image: torch.Tensor, content: torch.Tensor, style: torch.Tensor,
     """The content and style losses Gatys' objective assigns to `image` (any method's output),
     with the same layers, weights and style size as `run`: a common yardstick for comparing methods."""
     o = (options or GatysOptions()).validate()
-    name = weights.auto_encoder() if o.encoder == weights.AUTO else o.encoder
+    name = o.encoder_name()
     enc = Encoder(name, list(o.content_layers) + list(o.style_layers), o.pooling, o.weights_path).to(o.device)
     f, fc = enc(image.to(o.device)), enc(content.to(o.device))
     s_img = images.resize_long_side(style.to(o.device), round(max(content.shape[-2:]) * o.style_scale))
     fs = enc(s_img)
     lc = sum(wt * content_loss(f[n], fc[n]) for n, wt in o.content_layers.items())
     ls = sum(wt * style_loss(f[n], gram_matrix(fs[n])) for n, wt in o.style_layers.items())
-    beta = o.style_weight if o.style_weight is not None else weights.spec(name).style_weight
+    beta = o.beta(name)
     return {"content": float(lc), "style": float(ls), "total": float(o.content_weight * lc + beta * ls)}
 
 
-def parse_layers(spec, option: str = "layers") -> dict[str, float]:
-    """Layer choice -> {name: weight}: a dict, a list of names, or a string 'conv1_1,conv2_1:0.5'."""
-    if isinstance(spec, dict):
-        return {str(k): float(v) for k, v in spec.items()}
-    tokens = spec.replace(",", " ").split() if isinstance(spec, str) else list(spec)
-    out: dict[str, float] = {}
-    for tok in tokens:
-        name, _, w = str(tok).partition(":")
+def _check_layers(encoder: str, o: GatysOptions) -> None:
+    for key in ("content_layers", "style_layers"):
         try:
-            out[name] = float(w) if w else 1.0
-        except ValueError:
-            raise InputError(f"{option}: '{tok}' is not NAME or NAME:WEIGHT (e.g. conv1_1:0.5)") from None
-    if not out:
-        raise InputError(f"{option} needs at least one layer name")
-    return out
+            check_layers(encoder, getattr(o, key), key)
+        except InputError as e:
+            raise OptionError(key, ": " + str(e).replace(f" for {key}", "")) from None

@@ -1,30 +1,45 @@
 """The one pipeline every method plugs into:
 
-    load images -> resize -> (colour pre-process) -> method -> colour / mask post-process -> result
+    load images -> resize -> (colour pre-process) -> method -> strength / colour / mask -> result
 
-Front ends (CLI, web, notebooks) call `run_stylize`; `painterly.stylize` is its one-line form.
+The method comes from the registry (`painterly.methods`); this module never names one. Front
+ends (CLI, web, notebooks) call `run_stylize`; `painterly.stylize` is its one-line form.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Optional, Union
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
 
 import torch
 from PIL import Image
 
-from . import colour, gatys, images
+from . import colour, images, methods
 from .device import free_memory_bytes, pick_device
 from .errors import InputError
 from .losses import blend_weights
+from .options import OptionError, build, check_fields, opt
 
 PRESERVE_COLORS = ("luminance", "match")
-METHODS = ("gatys", "adain", "wct", "model", "cyclegan")
-#: Methods whose network carries the style: they take no style image.
-STYLE_FREE = ("model", "cyclegan")
+
+
+@dataclass
+class TransferOptions:
+    """What every method shares: output size, style blending and regions, strength, colours."""
+
+    method: Optional[str] = opt(None, help="how to paint (default gatys; model when --model is given)")
+    size: Optional[int] = opt(512, min=images.MIN_SIDE, help="long side of the output in px")
+    strength: float = opt(1.0, min=0.0, max=1.0, help="0 = the photo, 1 = full style")
+    style_blend: Optional[Sequence[float]] = opt(None, nargs="+", metavar="W", web=False,
+                                                 help="one weight per style image (default equal)")
+    preserve_colors: Optional[str] = opt(None, choices=PRESERVE_COLORS, nargs="?", const="luminance",
+                                         help="keep the photo's colours: luminance (default when given) or match")
+    mask: Optional[str] = opt(None, web=False, help="image whose white area is stylised; black keeps the photo")
+    style_masks: Optional[Sequence[str]] = opt(None, nargs="+", metavar="MASK", web=False,
+                                               help="one mask per style: each style paints the white area of its mask")
+    device: str = opt("auto", web=False, help="auto, cpu, cuda, cuda:N, mps")
 
 
 @dataclass
@@ -38,152 +53,102 @@ class StylizeResult:
     info: dict = field(default_factory=dict)
 
 
-#: Rough peak bytes per output pixel of the one-pass methods (measured: bench fast, plus margin):
-#: relu1_1 features are 64 floats a pixel, WCT also holds float64 copies.
-_BYTES_PER_PIXEL = {"adain": 64 * 4 * 5, "wct": 64 * 4 * 10, "model": 16 * 4 * 8, "cyclegan": 64 * 4 * 8}
-
-
-def check_fits(h: int, w: int, device: str, low_memory: Optional[bool] = None, method: str = "gatys") -> None:
+def check_fits(h: int, w: int, device: str, low_memory: Optional[bool] = None, method: str = "gatys",
+               options: Any = None) -> None:
     """Raise InputError when the run would need more memory than the device has free."""
-    need = gatys.estimate_memory(h, w, low_memory) if method == "gatys" else h * w * _BYTES_PER_PIXEL[method]
+    m = methods.get(method)
+    o = options if options is not None else m.options(**({"low_memory": low_memory} if low_memory is not None
+                                                        else {}))
+    need = m.memory(h, w, o)
     free = free_memory_bytes(device)
     if free is not None and need > free:
         raise InputError(f"output size {w}x{h} needs about {need / 2**30:.1f} GiB but only "
                          f"{free / 2**30:.1f} GiB is free on {device}: lower --size")
 
 
+def method_options(method: methods.Method, options: Any = None, **values: Any) -> Any:
+    """The method's options: `options` itself (its dataclass) or built from keyword values."""
+    if options is not None:
+        if not isinstance(options, method.options):
+            raise InputError(f"options for {method.name} must be {method.options.__name__}")
+        return dataclasses.replace(options, **values) if values else options
+    return build(method.options, values, method.name)
+
+
+def _check_supports(m: methods.Method, n_styles: int, t: TransferOptions) -> None:
+    def who(feature: str) -> str:
+        return " or ".join(x.name for x in methods.all_methods() if feature in x.supports)
+    if m.needs_style and not n_styles:
+        raise InputError(f"method {m.name} needs at least one style image")
+    if not m.needs_style and n_styles:
+        raise InputError(f"method {m.name} carries its style in the model: give no style image")
+    if t.preserve_colors == "match" and not m.needs_style:
+        raise OptionError("preserve_colors", f"match needs a style image; with method {m.name} use luminance")
+    for feature, value in (("mask", t.mask), ("style_masks", t.style_masks), ("blend", t.style_blend),
+                           ("preserve_colors", t.preserve_colors)):
+        if value is not None and feature not in m.supports:
+            raise OptionError("style_blend" if feature == "blend" else feature,
+                              f"works with method {who(feature)}, not {m.name}")
+    if t.style_blend is not None:
+        blend_weights(t.style_blend, n_styles)
+
+
 def run_stylize(content: images.ImageLike,
                 styles: Union[images.ImageLike, Sequence[images.ImageLike], None] = None,
-                method: str = "gatys", size: Optional[int] = 512,
+                method: Optional[str] = None, size: Optional[int] = 512,
                 preserve_colors: Optional[str] = None, mask: Optional[images.ImageLike] = None,
                 style_blend: Optional[Sequence[float]] = None,
                 style_masks: Optional[Sequence[images.ImageLike]] = None, device: Optional[str] = "auto",
-                callback: Optional[gatys.Callback] = None,
-                image_callback: Optional[gatys.ImageCallback] = None, image_every: int = 0,
-                **options) -> StylizeResult:
-    """Load, stylise and post-process. `method`: gatys (optimisation), adain / wct (any style,
-    one pass), model (a trained feed-forward style: pass `model=` a file or shipped name, no
-    style image). `options` are the method's own (`gatys.GatysOptions`, `ArbitraryOptions`)."""
-    if method not in METHODS:
-        raise InputError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
-    if preserve_colors not in (None, "none", *PRESERVE_COLORS):
-        raise InputError(f"unknown --preserve-colors '{preserve_colors}': use luminance or match")
-    if size is not None and size < images.MIN_SIDE:
-        raise InputError(f"--size must be at least {images.MIN_SIDE} px, got {size}")
+                strength: float = 1.0, callback: Optional[methods.Callable] = None,
+                image_callback: Optional[methods.Callable] = None, image_every: int = 0,
+                options: Any = None, **values: Any) -> StylizeResult:
+    """Load, stylise and post-process. `method`: a registered name (`painterly.methods.names()`);
+    default gatys, or the trained-model method when `model=` is given. The method's own options
+    come as keywords (`steps=`, `alpha=`, `model=` ...) or as its dataclass in `options`.
+    `strength` (0 = photo, 1 = full style) works for every method."""
+    if preserve_colors == "none":
+        preserve_colors = None
+    t = check_fields(TransferOptions(method, size, strength, style_blend, preserve_colors,
+                                     None if mask is None else str(mask), None, str(device)))
+    m = methods.get(method or methods.default_for(values.get("model") or getattr(options, "model", None)))
+    o = method_options(m, options, **values)
+    check_fields(o)
+    if hasattr(o, "validate"):
+        o.validate()
     dev = pick_device(device)
     style_list = [] if styles is None else list(styles) if isinstance(styles, (list, tuple)) else [styles]
-    if method in STYLE_FREE:
-        if style_list:
-            raise InputError(f"a trained {method} model carries its style: give no style image with --model")
-        if preserve_colors == "match":
-            raise InputError("--preserve-colors match needs a style image; with --model use luminance")
-    elif not style_list:
-        raise InputError(f"method {method} needs at least one style image")
-    if style_blend is not None:
-        blend_weights(style_blend, len(style_list))
-    if style_masks is not None and method not in ("adain", "wct"):
-        raise InputError("--style-masks (one region per style) works with --method adain or wct")
+    t.style_masks = style_masks  # type: ignore[assignment]
+    _check_supports(m, len(style_list), t)
     c = images.load_image(content, "content image")
     images.check_min_size(c, "content image")
     h, w = images.fit_size(c.shape[-2], c.shape[-1], size)
-    check_fits(h, w, dev, options.get("low_memory"), method)
+    check_fits(h, w, dev, method=m.name, options=o)
     c = images.resize(c, (h, w))
     images.check_min_size(c, "content image at --size")
     s_list = [images.load_image(s, "style image") for s in style_list]
     for s in s_list:
         images.check_min_size(s, "style image")
-    m = images.load_mask(mask, (h, w)) if mask is not None else None
+    mk = images.load_mask(mask, (h, w)) if mask is not None else None
     region_masks = ([images.load_mask(sm, (h, w), "style mask") for sm in style_masks]
                     if style_masks is not None else None)
-
     if preserve_colors == "match":
         s_list = [colour.match_colours(s, c) for s in s_list]
 
-    history: list[dict] = []
-    stopped = None
-    if method == "gatys":
-        res = gatys.run(c, s_list, gatys.GatysOptions(device=dev, **_gatys_options(options)),
-                        style_blend=style_blend, mask=m, callback=callback,
-                        image_callback=image_callback, image_every=image_every)
-        out, history, stopped = res.image, res.history, res.stopped
-        extra = {"encoder": res.encoder, "seconds": res.seconds, "options": res.options}
-    elif method == "model":
-        out, extra = _run_model(c, dev, **options)
-    elif method == "cyclegan":
-        out, extra = _run_cyclegan(c, dev, **options)
-    else:
-        from . import arbitrary
-        known = set(arbitrary.ArbitraryOptions.__dataclass_fields__) - {"device"}
-        _check_known(method, options, known)
-        out, extra = arbitrary.run(method, c, s_list, arbitrary.ArbitraryOptions(device=dev, **options),
-                                   style_blend, region_masks)
+    res = m.run(methods.Run(c, s_list, dev, style_blend, mk, region_masks, strength, callback, image_callback,
+                            image_every), o)
+    out = res.image
+    if strength != 1.0 and m.strength_field is None:
+        out = strength * out + (1 - strength) * c.to(out)
     if preserve_colors == "luminance":
         out = colour.luminance_transfer(out, c)
-    if m is not None:
-        out = m * out + (1 - m) * c
-    info = {"method": method, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": preserve_colors,
-            "style_blend": list(style_blend) if style_blend else None, **extra}
-    return StylizeResult(images.tensor_to_pil(out), out, history, stopped, info)
+    if mk is not None:
+        out = mk * out + (1 - mk) * c
+    info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": preserve_colors,
+            "style_blend": list(style_blend) if style_blend else None, "strength": strength, **res.info}
+    return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
 
 
-def _check_known(method: str, options: dict, known: set[str]) -> None:
-    unknown = set(options) - known
-    if unknown:
-        raise InputError(f"unknown option(s) for {method}: {', '.join(sorted(unknown))}")
-
-
-def _run_model(c: torch.Tensor, dev: str, model: Optional[str] = None, **rest) -> tuple[torch.Tensor, dict]:
-    """A trained feed-forward style network applied once."""
-    _check_known("model", rest, set())
-    if model is None:
-        raise InputError("method model needs model= (a file from painterly train-style or a name from "
-                         "painterly models)")
-    from .feedforward import apply
-    sm = _cached_model(str(model), dev)
-    t0 = time.perf_counter()
-    out = apply(sm.net, c, dev)
-    return out, {"model": sm.name, "seconds": time.perf_counter() - t0, "options": {"model": str(model)}}
-
-
-def _run_cyclegan(c: torch.Tensor, dev: str, model: Optional[str] = None, direction: str = "a2b",
-                  **rest) -> tuple[torch.Tensor, dict]:
-    """One direction of a trained CycleGAN applied once."""
-    _check_known("cyclegan", rest, set())
-    if model is None:
-        raise InputError("method cyclegan needs model= (a train-cyclegan folder or generator file)")
-    from .cyclegan import translate
-    g, meta = _cached_generator(str(model), direction, dev)
-    t0 = time.perf_counter()
-    out = translate(g, c, dev)
-    return out, {"model": f"{model} ({direction})", "seconds": time.perf_counter() - t0,
-                 "options": {"model": str(model), "direction": direction}}
-
-
-@lru_cache(maxsize=8)
-def _cached_generator(model: str, direction: str, device: str):
-    from .cyclegan import load_generator
-    return load_generator(model, direction, device)
-
-
-@lru_cache(maxsize=8)
-def _cached_model(name: str, device: str):
-    from .feedforward import load_model
-    return load_model(name, device)
-
-
-def _gatys_options(options: dict) -> dict:
-    """Accept layer lists / 'name:weight' strings as well as dicts for the layer options."""
-    _check_known("gatys", options, set(gatys.GatysOptions.__dataclass_fields__) - {"device"})
-    out = dict(options)
-    for key in ("content_layers", "style_layers"):
-        if key in out and out[key] is not None:
-            out[key] = gatys.parse_layers(out[key], "--" + key.replace("_", "-"))
-        elif key in out:
-            del out[key]
-    return out
-
-
-def stylize(content: images.ImageLike, style: Union[images.ImageLike, Sequence[images.ImageLike]],
+def stylize(content: images.ImageLike, style: Union[images.ImageLike, Sequence[images.ImageLike], None] = None,
             **options) -> Image.Image:
     """Stylise `content` with one or more style images; returns a PIL image. See `run_stylize`."""
     return run_stylize(content, style, **options).image

@@ -99,14 +99,15 @@ def test_ctrl_c_returns_the_best_image_so_far(content, style):
 
 
 @pytest.mark.parametrize("opts,msg", [
-    (dict(style_weight=-1.0), "--style-weight must be"),
-    (dict(content_weight=math.nan), "--content-weight must be"),
-    (dict(style_layers={"conv1_1": -2.0}), "weight of conv1_1 must be >= 0"),
-    (dict(style_layers={"relu9_9": 1.0}), "unknown layer 'relu9_9' for --style-layers"),
-    (dict(init="zeros"), "unknown --init"),
-    (dict(steps=0), "--steps must be at least 1"),
+    (dict(style_weight=-1.0), "style_weight must be at least 0"),
+    (dict(content_weight=math.nan), "content_weight must be a finite number"),
+    (dict(style_layers={"conv1_1": -2.0}), "style_layers: weight of conv1_1 must be >= 0"),
+    (dict(style_layers={"relu9_9": 1.0}), "style_layers: unknown layer 'relu9_9'"),
+    (dict(init="zeros"), "init must be one of content, noise, style"),
+    (dict(steps=0), "steps must be at least 1"),
 ])
 def test_bad_options_are_named(content, style, opts, msg):
+    """Library errors name the options field (the CLI and the web translate it to their spelling)."""
     with pytest.raises(InputError, match=msg):
         gatys.run(content, [style], gatys.GatysOptions(**opts))
 

@@ -4,7 +4,6 @@ the deepest level to the shallowest (Li et al.'s multi-level coarse-to-fine styl
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Optional
 from collections.abc import Sequence
 
@@ -12,6 +11,8 @@ import torch
 
 from .. import images
 from ..errors import InputError
+from ..methods.arbitrary import ArbitraryOptions
+from ..options import OptionError
 from .pairs import encoder, load_decoder, shipped
 from .transforms import transfer
 
@@ -27,22 +28,6 @@ def default_decoders(kind: str) -> tuple[str, ...]:
     return DEFAULT_LEVELS[kind]
 
 
-@dataclass
-class ArbitraryOptions:
-    """Strength, levels and decoders of an AdaIN/WCT run."""
-
-    alpha: float = 1.0                         # style strength: 0 = decoded content, 1 = full
-    decoders: Optional[Sequence[str]] = None   # decoder files or level names, deepest first
-    style_size: Optional[int] = None           # style long side in px (None: the content's long side)
-    device: str = "cpu"
-
-    def validate(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
-        if self.style_size is not None and self.style_size < images.MIN_SIDE:
-            raise InputError(f"--style-size must be at least {images.MIN_SIDE} px")
-
-
 @torch.inference_mode()
 def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], options: ArbitraryOptions,
         style_blend: Optional[Sequence[float]] = None,
@@ -52,7 +37,7 @@ def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], option
         raise InputError(f"unknown arbitrary method '{kind}': use adain or wct")
     options.validate()
     if style_masks is not None and len(style_masks) != len(styles):
-        raise InputError(f"--style-masks needs one mask per style: {len(styles)} style(s), "
+        raise OptionError("style_masks", f"needs one mask per style: {len(styles)} style(s), "
                          f"{len(style_masks)} mask(s)")
     dev = options.device
     t0 = time.perf_counter()

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .. import images, training
 from ..errors import InputError
+from ..options import check_fields, opt
 from .networks import LEVELS, Decoder, check_level
 from .pairs import NORMALISED, build_encoder, load_decoder, save_decoder
 from .transforms import adain, mean_std
@@ -31,30 +32,24 @@ OBJECTIVES = ("adain", "reconstruct")
 class DecoderTrainOptions:
     """Every knob of a decoder-training run."""
 
-    level: str = "relu3_1"
-    encoder: str = NORMALISED
-    objective: str = "adain"
-    init: Optional[str] = None          # start from this decoder file or shipped level
-    size: int = 256
-    batch_size: int = 8
-    steps: int = 2000
-    lr: float = 1e-4
-    style_weight: Optional[float] = None  # adain: Huang & Belongie's λ (10); reconstruct: feature
-                                          # weight next to pixel L2 (1e-3: features are ~100× pixels)
-    seed: int = 0
-    checkpoint_every: int = 200
-    workers: int = 0
-    amp: bool = True
+    level: str = opt("relu3_1", choices=LEVELS, help="encoder level the decoder inverts")
+    encoder: str = opt(NORMALISED, help="the encoder (vgg19-normalised or a VGG of painterly weights)")
+    objective: str = opt("adain", choices=OBJECTIVES, help="adain (Huang & Belongie) or reconstruct (for WCT)")
+    init: Optional[str] = opt(None, help="start from a decoder file or shipped level (fine-tuning)")
+    size: int = opt(256, min=16, help="crop size")
+    batch_size: int = opt(8, min=1, help="photos per step and process")
+    steps: int = opt(2000, min=1, help="training steps")
+    lr: float = opt(1e-4, min=0, help="Adam learning rate")
+    style_weight: Optional[float] = opt(None, min=0, help="lambda of the style term (adain, default 10) or of "
+                                                          "the feature term (reconstruct, 1e-3)")
+    seed: int = opt(0, min=0, help="random seed")
+    checkpoint_every: int = opt(200, min=0, metavar="N",
+                                help="save decoder + checkpoint every N steps (0: at the end); Ctrl-C also saves")
+    workers: int = opt(0, min=0, help="photo-decoding processes")
+    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
 
     def validate(self) -> None:
-        check_level(self.level)
-        if self.objective not in OBJECTIVES:
-            raise InputError(f"unknown --objective '{self.objective}': use adain or reconstruct")
-        for name in ("size", "batch_size", "steps"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.size < 16:
-            raise InputError("--size must be at least 16 px")
+        check_fields(self)
 
 
 def _stat_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

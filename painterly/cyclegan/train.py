@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .. import images, training
 from ..errors import InputError
+from ..options import OptionError, check_fields, opt
 from .model import save_generator
 from .networks import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
 
@@ -38,43 +39,33 @@ PRESETS: dict[str, dict] = {
 class CycleGANOptions:
     """Every knob of a CycleGAN run; defaults are the source project's small-batch setting."""
 
-    generator: str = "dncnn"
-    discriminator: str = "source"
-    depth: int = 6                    # DnCNN depth D
-    channels: int = 64                # DnCNN channels C / ResNet ngf
+    generator: str = opt("dncnn", choices=GENERATORS, help="DnCNN (the source's) or ResNet (Zhu et al.)")
+    discriminator: str = opt("source", choices=DISCRIMINATORS, help="source (5 conv3x3) or patch (70x70 PatchGAN)")
+    depth: int = opt(6, min=1, help="DnCNN depth")
+    channels: int = opt(64, min=1, help="DnCNN channels / ResNet ngf")
     blocks: int = 9                   # ResNet blocks
-    size: int = 128                   # square training crop
-    batch_size: int = 2
-    epochs: int = 200
-    lr: float = 1e-3
+    size: int = opt(128, min=32, help="training crop")
+    batch_size: int = opt(2, min=1, help="images per step and process")
+    epochs: int = opt(200, min=1, help="epochs")
+    lr: float = opt(1e-3, min=0, help="Adam learning rate")
     betas: tuple[float, float] = (0.5, 0.999)
-    schedule: str = "constant"
-    gamma: float = 0.99               # exponential: lr × gamma every `decay_every` epochs
-    decay_every: int = 2
-    cycle_weight: float = 10.0        # λ
-    identity_weight: float = 0.0      # × λ, as in the reference code (0.5 there for photo↔painting)
-    pool_size: int = 50
-    seed: int = 0
-    checkpoint_every: int = 1         # epochs
-    sample_every: int = 5             # epochs
-    workers: int = 0
-    amp: bool = True
-    epoch_size: Optional[int] = None  # images per epoch (default: the larger folder)
+    schedule: str = opt("constant", choices=SCHEDULES, help="learning-rate schedule per epoch")
+    gamma: float = opt(0.99, min=0, help="exponential decay factor")
+    decay_every: int = opt(2, min=1, help="epochs per decay")
+    cycle_weight: float = opt(10.0, min=0, help="lambda of the L1 cycle loss")
+    identity_weight: float = opt(0.0, min=0, help="identity loss, x lambda")
+    pool_size: int = opt(50, min=0, help="image pool of past fakes")
+    seed: int = opt(0, min=0, help="random seed")
+    checkpoint_every: int = opt(1, min=1, help="epochs between checkpoints; Ctrl-C also saves")
+    sample_every: int = opt(5, min=1, help="epochs between sample grids")
+    workers: int = opt(0, min=0, help="image-decoding processes")
+    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
+    epoch_size: Optional[int] = opt(None, min=1, help="images per epoch (default: the larger folder)")
 
     def validate(self) -> None:
-        if self.generator not in GENERATORS:
-            raise InputError(f"unknown --generator '{self.generator}': use {' or '.join(GENERATORS)}")
-        if self.discriminator not in DISCRIMINATORS:
-            raise InputError(f"unknown --discriminator '{self.discriminator}': use {' or '.join(DISCRIMINATORS)}")
-        if self.schedule not in SCHEDULES:
-            raise InputError(f"unknown --schedule '{self.schedule}': use {', '.join(SCHEDULES)}")
-        for name in ("size", "batch_size", "epochs", "depth", "channels", "decay_every"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.size < 32:
-            raise InputError("--size must be at least 32 px")
+        check_fields(self)
         if not self.lr > 0:
-            raise InputError("--lr must be positive")
+            raise OptionError("lr", "must be positive")
 
 
 class ImagePool:

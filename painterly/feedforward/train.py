@@ -13,7 +13,7 @@ from typing import Optional, Union
 import torch
 
 from .. import images, training, weights
-from ..errors import InputError
+from ..options import check_fields, names, opt
 from ..features import Encoder
 from ..losses import content_loss, gram_matrix, style_loss, tv_loss
 from .model import save_model
@@ -26,33 +26,28 @@ KIND = "train-style"
 class StyleTrainOptions:
     """Every knob of a style-training run; defaults train a usable style in ~2000 steps."""
 
-    size: int = 256                          # square crop side of the training photos
-    batch_size: int = 4                      # per process
-    steps: int = 2000
-    lr: float = 1e-3
-    content_weight: float = 1.0
-    style_weight: Optional[float] = None     # None: balanced default for the encoder
-    tv_weight: float = 0.0
-    content_layers: tuple[str, ...] = ("relu2_2",)
-    style_layers: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-    style_size: int = 512                    # long side the style image is resized to
-    width: int = 16                          # channels of the first layer (Johnson: 32)
-    blocks: int = 5                          # residual blocks
-    encoder: str = weights.AUTO
-    seed: int = 0
-    checkpoint_every: int = 200
-    workers: int = 0                         # DataLoader processes decoding photos
-    amp: bool = True                         # bfloat16 autocast on CUDA
+    size: int = opt(256, min=32, help="crop size of the training photos (the network downsamples by 4)")
+    batch_size: int = opt(4, min=1, help="photos per step and process")
+    steps: int = opt(2000, min=1, help="training steps")
+    lr: float = opt(1e-3, min=0, help="Adam learning rate")
+    content_weight: float = opt(1.0, min=0, help="weight of the content term")
+    style_weight: Optional[float] = opt(None, min=0, help="default: balanced for the encoder (1e-5)")
+    tv_weight: float = opt(0.0, min=0, help="total-variation weight")
+    content_layers: tuple[str, ...] = opt(("relu2_2",), parse=names, help="comma-separated")
+    style_layers: tuple[str, ...] = opt(("relu1_2", "relu2_2", "relu3_3", "relu4_3"), parse=names,
+                                        help="comma-separated")
+    style_size: int = opt(512, min=1, help="style image long side")
+    width: int = opt(16, min=1, help="channels of the first layer (Johnson: 32)")
+    blocks: int = opt(5, min=1, help="residual blocks")
+    encoder: str = opt(weights.AUTO, help="loss / feature network")
+    seed: int = opt(0, min=0, help="random seed")
+    checkpoint_every: int = opt(200, min=0, metavar="N",
+                                help="save model + checkpoint every N steps (0: at the end); Ctrl-C also saves")
+    workers: int = opt(0, min=0, help="photo-decoding processes")
+    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
 
     def validate(self) -> None:
-        for name in ("size", "batch_size", "steps", "style_size", "width", "blocks"):
-            if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.size < 32:
-            raise InputError("--size must be at least 32 px (the network downsamples by 4)")
-        for name in ("lr", "content_weight", "tv_weight"):
-            if not getattr(self, name) >= 0:
-                raise InputError(f"--{name.replace('_', '-')} must be a non-negative number")
+        check_fields(self)
 
 
 def default_style_weight(encoder: str) -> float:

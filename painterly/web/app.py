@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
-from .. import __version__, images, pipeline, weights
+from .. import __version__, images, methods, options, pipeline
 from ..examples import CONTENT, STYLE, bundled
 from ..errors import InputError
 from .jobs import JobQueue, OutputStore, QueueFull
@@ -48,47 +48,48 @@ def _check_params(s: Settings, size: int, steps: int) -> None:
         raise InputError(f"steps must be between 1 and {s.max_steps} on this server, got {steps}")
 
 
-def _strength_to_weight(strength: float) -> Optional[float]:
-    """Style strength 0..1 (0.5 = the encoder's balanced default) -> beta multiplier, log scale."""
-    return None if strength == 0.5 else 10 ** ((strength - 0.5) * 4)
+def web_methods() -> list[methods.Method]:
+    """The registered methods a browser can run: they need no model, or list models to pick."""
+    return [m for m in methods.all_methods() if m.can_run_in_browser()]
+
+
+def _method(name: str) -> methods.Method:
+    offered = {m.name: m for m in web_methods()}
+    if name not in offered:
+        raise InputError(f"unknown method '{name}': use one of {', '.join(offered)}")
+    return offered[name]
+
+
+def _model_names(m: methods.Method) -> list[str]:
+    return [i.name for i in m.models()] if m.models else []
 
 
 def _run(s: Settings, jobs: JobQueue, content: Image.Image, style: Optional[Image.Image], size: int, steps: int,
          strength: float, preserve_colors: Optional[str], seed: int, image_callback=None,
          image_every: int = 0, callback=None, method: str = "gatys",
          model: Optional[str] = None) -> pipeline.StylizeResult:
-    """One stylisation through the shared queue. `strength` means β (log scale) for gatys,
-    α for adain/wct, and a blend with the photo for a trained model."""
+    """One stylisation through the shared queue. `strength` is the pipeline's (0 = photo, 1 = full
+    style) for every method; `steps`, `seed` and `model` go to the methods whose options have them."""
     _check_params(s, size, steps)
-    opts: dict[str, Any] = {}
-    styles = [] if method == "model" else [style]
-    if method == "gatys":
-        opts = {"steps": steps, "seed": seed}
-        mult = _strength_to_weight(strength)
-        if mult is not None:
-            opts["style_weight"] = weights.spec(weights.auto_encoder()).style_weight * mult
-    elif method in ("adain", "wct"):
-        opts = {"alpha": strength}
-    else:
-        if not model:
-            raise InputError("pick a trained style for method model")
-        opts = {"model": model}
+    m = _method(method)
+    if m.needs_model and model not in _model_names(m):
+        raise InputError(f"unknown model '{model}' for {m.name}: use one of {', '.join(_model_names(m))}")
+    fields = set(m.options.__dataclass_fields__)
+    opts: dict[str, Any] = {k: v for k, v in (("steps", steps), ("seed", seed), ("model", model)) if k in fields}
     with jobs.slot():
-        res = pipeline.run_stylize(content, styles, method=method, size=size,
-                                   preserve_colors=preserve_colors or None, device=s.device,
-                                   callback=callback if method == "gatys" else None,
-                                   image_callback=image_callback if method == "gatys" else None,
-                                   image_every=image_every, **opts)
-    if method == "model" and strength < 1.0:
-        out = strength * res.tensor + (1 - strength) * images.resize(images.load_image(content), res.tensor.shape[-2:])
-        res.tensor, res.image = out, images.tensor_to_pil(out)
-    return res
+        return pipeline.run_stylize(content, [style] if m.needs_style else [], method=m.name, size=size,
+                                    strength=strength, preserve_colors=preserve_colors or None, device=s.device,
+                                    callback=callback if m.iterative else None,
+                                    image_callback=image_callback if m.iterative else None,
+                                    image_every=image_every, **opts)
 
 
-def _model_names() -> list[str]:
-    """Names of the shipped trained styles (method model)."""
-    from ..feedforward.model import zoo_dir
-    return [p.stem for p in sorted(zoo_dir().glob("*.pt"))]
+def describe_methods() -> list[dict]:
+    """Each web-runnable method for a front end: titles, needs, supports, its options schema, models."""
+    return [{"name": m.name, "title": m.title, "paper": m.paper, "description": m.description,
+             "needs_style": m.needs_style, "needs_model": m.needs_model, "iterative": m.iterative,
+             "supports": sorted(m.supports), "options": options.schema(m.options), "models": _model_names(m)}
+            for m in web_methods()]
 
 
 def create_app(settings: Optional[Settings] = None):
@@ -117,27 +118,33 @@ def create_app(settings: Optional[Settings] = None):
 
     @app.get("/api/methods")
     def methods() -> dict:
-        """The methods this server can run and its limits."""
-        return {"methods": list(pipeline.METHODS), "models": _model_names(), "max_size": s.max_size, "max_steps": s.max_steps,
-                "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}
+        """The methods this server can run (each with its options schema: names, types, defaults, help,
+        choices, min/max), the options every method shares, and the server's limits."""
+        described = describe_methods()
+        return {"methods": [d["name"] for d in described], "details": described,
+                "common": options.schema(pipeline.TransferOptions),
+                "models": sorted({n for d in described for n in d["models"]}), "max_size": s.max_size,
+                "max_steps": s.max_steps, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}
 
     @app.post("/api/stylize")
     async def stylize(content: UploadFile = File(..., description="the photo"),
                       style: Optional[UploadFile] = File(None, description="the painting (not for method model)"),
                       method: str = Form("gatys"), size: int = Form(256), steps: int = Form(100),
-                      strength: float = Form(0.5, ge=0.0, le=1.0), preserve_colors: str = Form(""),
-                      seed: int = Form(0), model: str = Form("", description="a trained style (method model)")
-                      ) -> dict:
+                      strength: float = Form(1.0, ge=0.0, le=1.0, description="0 = the photo, 1 = full style"),
+                      preserve_colors: str = Form(""), seed: int = Form(0),
+                      model: str = Form("", description="a trained model (methods that take one)")) -> dict:
         """Stylise `content` with `style` (or a trained `model`); returns the result's url, size,
-        time and stop reason. `strength`: β for gatys (0.5 = balanced), α for adain/wct."""
-        if method not in pipeline.METHODS:
-            raise HTTPException(422, f"unknown method '{method}': use one of {', '.join(pipeline.METHODS)}")
-        if method == "model" and model not in _model_names():
-            raise HTTPException(422, f"unknown model '{model}': use one of {', '.join(_model_names())}")
-        if method != "model" and style is None:
+        time and stop reason. GET /api/methods lists the methods and their options."""
+        try:
+            m = _method(method)
+        except InputError as e:
+            raise HTTPException(422, str(e)) from None
+        if m.needs_model and model not in _model_names(m):
+            raise HTTPException(422, f"unknown model '{model}': use one of {', '.join(_model_names(m))}")
+        if m.needs_style and style is None:
             raise HTTPException(422, f"method {method} needs a style image")
         c_img = await read_upload(content, "content image")
-        s_img = await read_upload(style, "style image") if method != "model" else None
+        s_img = await read_upload(style, "style image") if m.needs_style else None
         try:
             res = await run_in_threadpool(_run, s, jobs, c_img, s_img, size, steps, strength,
                                           preserve_colors or None, seed, None, 0, None, method, model or None)
@@ -163,12 +170,17 @@ def create_app(settings: Optional[Settings] = None):
     return gr.mount_gradio_app(app, blocks, path="/", max_file_size=s.max_upload_bytes, footer_links=["api"])
 
 
+def _model_choices(name: str):
+    names = _model_names(_method(name))
+    return gr.update(choices=names, value=names[0] if names else None)
+
+
 def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
     """The Gradio page: two images in, settings, live intermediate results, a downloadable PNG."""
 
     def go(content, style, method, model, size, steps, strength, preserve, seed,
            progress=gr.Progress()) -> Iterator[tuple]:  # noqa: B008 (Gradio's idiom)
-        if content is None or (style is None and method != "model"):
+        if content is None or (style is None and _method(method).needs_style):
             raise gr.Error("Upload (or pick) both a photo and a painting first.")
         for img, what in ((content, "photo"), (style, "painting")):
             if img is not None and img.width * img.height > s.max_pixels:
@@ -222,17 +234,16 @@ def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
             result = gr.Image(type="pil", label="Result", interactive=False, format="png", elem_id="result")
         gr.Examples([[str(bundled(CONTENT)), str(bundled(STYLE))]], inputs=[content, style])
         with gr.Row():
-            method = gr.Dropdown(list(pipeline.METHODS), value="gatys", label="Method",
-                                 info="gatys: optimisation, slow; adain/wct: any painting in one pass; "
-                                      "model: a trained style, instant (no painting needed)")
-            names = _model_names()
-            model = gr.Dropdown(names, value=names[0] if names else None, label="Trained style (method model)")
+            offered = web_methods()
+            method = gr.Dropdown([(m.title, m.name) for m in offered], value=offered[0].name, label="Method",
+                                 info="; ".join(f"{m.title} — {m.paper}" for m in offered), elem_id="method")
+            model = gr.Dropdown([], value=None, label="Trained model (methods that take one)", elem_id="model")
+            method.change(_model_choices, method, model)
             size = gr.Slider(32, s.max_size, value=min(256, s.max_size), step=16, label="Output size (long side, px)")
             steps = gr.Slider(10, s.max_steps, value=100, step=10, label="Iterations")
         with gr.Row():
-            strength = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Style strength",
-                                 info="gatys: 0.5 = balanced, each 0.25 is 10x more or less style; "
-                                      "other methods: 0 = photo, 1 = full style")
+            strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Style strength",
+                                 info="0 = the photo, 1 = full style (every method)")
             preserve = gr.Radio(["off", "luminance", "match"], value="off", label="Keep the photo's colours")
             seed = gr.Number(0, precision=0, label="Seed")
         run = gr.Button("Stylize", variant="primary", elem_id="run")

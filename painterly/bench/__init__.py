@@ -1,6 +1,7 @@
 """Benchmark harness: speed, memory and convergence figures, written as JSON.
 
-`painterly bench fast` measures the one-pass methods (feed-forward model, AdaIN, WCT): seconds
+`painterly bench fast` measures every one-pass method of the registry (each room's `bench`
+entry: feed-forward model, AdaIN, WCT, CycleGAN ...): seconds
 and peak memory per image by size, batch throughput, Gatys' losses of each output next to a
 Gatys run at the same size, and training steps per second.
 
@@ -23,8 +24,8 @@ from collections.abc import Sequence
 
 import torch
 
-from . import __version__, gatys, images
-from .examples import demo_pair
+from .. import __version__, gatys, images, methods
+from ..examples import demo_pair
 
 
 def _machine() -> dict:
@@ -120,40 +121,20 @@ def gatys_benchmark(sizes: Sequence[int] = (256, 512, 1024), steps: int = 5, qui
 
 # ----------------------------------------------------------------------------- one-pass methods
 
-def _model_for_bench():
-    """The shipped starry_night style if present, else an untrained network of the same shape
-    (inference time does not depend on the weights)."""
-    from .feedforward import TransformerNet, load_model
-    from .feedforward.model import zoo_dir
-    p = zoo_dir() / "starry_night.pt"
-    return (load_model(p).net, "starry_night") if p.exists() else (TransformerNet(16, 5).eval(), "untrained 16/5")
+def one_pass_methods() -> list[methods.Method]:
+    """The registered methods `bench fast` times: every one with a bench entry."""
+    return [m for m in methods.all_methods() if m.bench is not None]
 
 
 def inference_worker(method: str, size: int, repeats: int, device: str, batch: int = 1) -> dict:
     """Median seconds per image for `method` at long side `size` (after one warm-up run) and
     this process's peak memory; `batch` > 1 measures feed-forward throughput."""
-    from . import arbitrary
-    from .feedforward import apply
     c, s = demo_pair(size)
-    label = method
-    if method == "model":
-        net, label = _model_for_bench()
-        x = c.expand(batch, -1, -1, -1).contiguous()
+    label, run = methods.get(method).bench(device)
+    c = c.expand(batch, -1, -1, -1).contiguous() if batch > 1 else c
 
-        def once():
-            apply(net, x, device)
-    elif method == "cyclegan":
-        from .cyclegan import DnCNNGenerator, translate
-        gen, label = DnCNNGenerator(6, 64).eval(), "DnCNN 6x64"
-        x = c.expand(batch, -1, -1, -1).contiguous()
-
-        def once():
-            translate(gen, x, device)
-    else:
-        opts = arbitrary.ArbitraryOptions(device=device)
-
-        def once():
-            arbitrary.run(method, c, [s], opts)
+    def once():
+        run(c, s)
     once()
     times = []
     for _ in range(repeats):
@@ -183,16 +164,19 @@ def _inference_subprocess(method: str, size: int, repeats: int, device: str, bat
 def quality(size: int, gatys_steps: int, device: str) -> list[dict]:
     """Gatys' content and style losses (vgg19-caffe-q8, conv4_2 / conv1_1…conv5_1) of every
     method's output at the same size: how far each one-pass method gets towards the optimum."""
-    from .pipeline import run_stylize
+    from ..pipeline import run_stylize
     c, s = demo_pair(size)
     rows = [{"method": "photo (no style)", **gatys.evaluate(c, c, s, gatys.GatysOptions(device=device)),
              "seconds": 0.0}]
-    runs = [("adain", {}), ("wct", {}), (f"gatys {gatys_steps} steps", {"steps": gatys_steps})]
-    if _model_for_bench()[1] == "starry_night":
-        runs.insert(2, ("model starry_night", {"model": "starry_night"}))
-    for label, opts in runs:
-        method = label.split()[0]
-        res = run_stylize(c, [] if method == "model" else [s], method=method, size=None, device=device, **opts)
+    for m in methods.all_methods():
+        opts: dict = {"steps": gatys_steps} if m.iterative else {}
+        label = f"{m.name} {gatys_steps} steps" if m.iterative else m.name
+        if m.needs_model:
+            listed = m.models() if m.models else []
+            if not listed:
+                continue          # nothing shipped to measure (bench timing above uses an untrained network)
+            opts["model"], label = listed[0].name, f"{m.name} {listed[0].name}"
+        res = run_stylize(c, [] if not m.needs_style else [s], method=m.name, size=None, device=device, **opts)
         rows.append({"method": label, **gatys.evaluate(res.tensor, c, s, gatys.GatysOptions(device=device)),
                      "seconds": res.info["seconds"]})
     return rows
@@ -210,10 +194,10 @@ def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dic
     the bundled images."""
     import tempfile
 
-    from .arbitrary.train import DecoderTrainOptions, train_decoder
-    from .cyclegan import CycleGANOptions, train_cyclegan
-    from .examples import CONTENT, STYLE, bundled
-    from .feedforward import StyleTrainOptions, train_style
+    from ..arbitrary.train import DecoderTrainOptions, train_decoder
+    from ..cyclegan import CycleGANOptions, train_cyclegan
+    from ..examples import CONTENT, STYLE, bundled
+    from ..feedforward import StyleTrainOptions, train_style
     size = 64 if quick else 256
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "photos"
@@ -242,15 +226,17 @@ def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dic
 
 def fast_benchmark(sizes: Sequence[int] = (256, 512, 1024), repeats: int = 5, quick: bool = False,
                    device: str = "cpu", gatys_steps: int = 100) -> dict:
-    """Feed-forward, AdaIN, WCT and CycleGAN: time and memory per size, batch throughput, quality next to
-    Gatys at 512 px, training speed; one JSON-ready dict."""
+    """Every one-pass method of the registry: time and memory per size, batch throughput (first method
+    with a model), quality next to Gatys at 512 px, training speed; one JSON-ready dict."""
     if quick:
         sizes, repeats, gatys_steps = [64, 96], 1, 5
     # a fresh process per measurement, so that peak memory is that run's alone (in-process when quick)
     measure = inference_worker if quick else _inference_subprocess
-    per_size = [measure(m, sz, repeats, device) for m in ("model", "adain", "wct", "cyclegan") for sz in sizes]
+    timed = one_pass_methods()
+    per_size = [measure(m.name, sz, repeats, device) for m in timed for sz in sizes]
     mid = sizes[len(sizes) // 2]
-    batch = measure("model", mid, repeats, device, batch=8)
+    batched = next(m.name for m in timed if m.needs_model)
+    batch = measure(batched, mid, repeats, device, batch=8)
     return {"benchmark": "fast", "device": device, "machine": _machine(), "quick": quick,
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "per_size": per_size, "batch_throughput": batch,
             "quality": {"size": mid, "rows": quality(mid, gatys_steps, device)},
@@ -260,14 +246,3 @@ def fast_benchmark(sizes: Sequence[int] = (256, 512, 1024), repeats: int = 5, qu
 def write(path: str | os.PathLike, result: dict) -> Path:
     """Write a benchmark result as pretty JSON, atomically."""
     return images.atomic_write_text(path, json.dumps(result, indent=2))
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
-        print(json.dumps(worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])))
-    elif len(sys.argv) == 7 and sys.argv[1] == "--infer":
-        print(json.dumps(inference_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
-                                          int(sys.argv[6]))))
-    else:
-        from .cli import main
-        sys.exit(main(["bench", "gatys", *sys.argv[1:]]))

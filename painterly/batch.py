@@ -1,0 +1,119 @@
+"""Runs over files: one image with its history and intermediate images, every image of a
+folder, every frame of a video. Library functions (the CLI is one caller): no printing;
+progress through callbacks; outputs written atomically; Ctrl-C keeps what exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from . import images
+from .errors import InputError
+from .pipeline import StylizeResult, run_stylize
+
+PathLike = Union[str, os.PathLike]
+
+
+def is_video(path: PathLike) -> bool:
+    from .video import VIDEO_SUFFIXES
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def stylize_file(content: PathLike, styles: Sequence[PathLike], output: PathLike,
+                 history: Optional[PathLike] = None, save_every: int = 0, **run: Any) -> tuple[StylizeResult, Path]:
+    """Stylise one image into `output`; with `history`, write per-step losses as JSON there; with
+    `save_every` N, also OUT_stepN.ext every N steps (iterative methods). `run` goes to `run_stylize`."""
+    out = images.check_output_path(output)
+    if history:
+        images.check_output_path(Path(history).with_suffix(".png"))  # folder exists & writable
+
+    def save_intermediate(step: int, img) -> None:
+        images.save_image(img, out.with_name(f"{out.stem}_step{step:05d}{out.suffix}"))
+
+    res = run_stylize(content, list(styles), image_callback=save_intermediate if save_every else None,
+                      image_every=save_every, **run)
+    images.save_image(res.image, out)
+    if history:
+        write_history(history, res, content, styles, out)
+    return res, out
+
+
+def write_history(path: PathLike, res: StylizeResult, content: Any, styles: Sequence[Any], output: Any) -> Path:
+    """The run's per-step losses and facts as JSON."""
+    doc = {"content": str(content), "styles": [str(s) for s in styles], "output": str(output),
+           "stopped": res.stopped, **res.info, "history": res.history}
+    return images.atomic_write_text(path, json.dumps(doc, indent=1, default=str))
+
+
+@dataclass
+class FolderResult:
+    """How a folder run went: images written, and the ones skipped with the reason."""
+
+    output: Path
+    total: int
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.total - len(self.skipped)
+
+
+def stylize_folder(folder: PathLike, styles: Sequence[PathLike], output: PathLike,
+                   progress: Optional[Callable[[int, int], None]] = None,
+                   on_skip: Optional[Callable[[Path, str], None]] = None, **run: Any) -> FolderResult:
+    """Every image of `folder` into the folder `output` (OUT/name.png). Unreadable photos are
+    skipped (reported through `on_skip`); `progress(done, total)` after each."""
+    files = images.list_images(folder, "content")
+    out_dir = Path(output)
+    if out_dir.suffix and not out_dir.is_dir():
+        raise InputError(f"the input {folder} is a folder, so -o must be a folder too, not {out_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = FolderResult(out_dir, len(files))
+    for i, f in enumerate(files, 1):
+        try:
+            res = run_stylize(f, list(styles), **run)
+        except InputError as e:
+            result.skipped.append((f, str(e)))
+            if on_skip:
+                on_skip(f, str(e))
+        else:
+            images.save_image(res.image, out_dir / f"{f.stem}.png")
+        if progress:
+            progress(i, len(files))
+    return result
+
+
+@dataclass
+class VideoResult:
+    output: Path
+    frames: int
+    fps: float
+    interrupted: bool = False
+
+
+def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (),
+                  progress: Optional[Callable[[int, int], None]] = None, **run: Any) -> VideoResult:
+    """Frame by frame into the video `dst`; Ctrl-C keeps a playable video of the frames done so far.
+    `progress(frames_done, frames_expected)` after each frame (expected is 0 when unknown)."""
+    from .video import filter_video, probe
+    dst = Path(dst)
+    images.check_output_path(dst, {dst.suffix.lower()} if dst.suffix else {".mp4"})
+    info = probe(src)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done = n
+        if progress:
+            progress(n, info["frames"])
+
+    try:
+        filter_video(src, dst, lambda frame: run_stylize(frame, list(styles), **run).image, progress=tick)
+    except KeyboardInterrupt:
+        return VideoResult(dst, done, info["fps"], interrupted=True)
+    return VideoResult(dst, done, info["fps"])

@@ -1,0 +1,16 @@
+"""`python -m painterly.bench`: the measurement subprocesses of the harness (one run per process,
+so that peak memory is that run's alone), or `painterly bench gatys` with the given flags."""
+
+import json
+import sys
+
+from . import inference_worker, worker
+
+if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+    print(json.dumps(worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])))
+elif len(sys.argv) == 7 and sys.argv[1] == "--infer":
+    print(json.dumps(inference_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
+                                      int(sys.argv[6]))))
+else:
+    from ..cli import main
+    sys.exit(main(["bench", "gatys", *sys.argv[1:]]))

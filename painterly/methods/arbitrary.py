@@ -1,0 +1,65 @@
+"""Room: any style in one pass, AdaIN and WCT. The networks live in `painterly.arbitrary`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from .. import images
+from ..options import OptionError, check_fields, opt
+from . import Method, Output, Run, register
+
+
+@dataclass
+class ArbitraryOptions:
+    """Strength, levels and decoders of an AdaIN/WCT run."""
+
+    alpha: float = opt(1.0, min=0.0, max=1.0, help="style strength 0..1 (times --strength)")
+    decoders: Optional[Sequence[str]] = opt(None, nargs="+", metavar="DEC", web=False,
+                                            help="decoder files or levels, deepest first "
+                                                 "(adain: relu3_1; wct: relu3_1 relu2_1 relu1_1)")
+    style_size: Optional[int] = opt(None, min=images.MIN_SIDE,
+                                    help="style image long side in px (default: the output's); "
+                                         "smaller = larger strokes")
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise OptionError("alpha", f"must be between 0 and 1, got {self.alpha}")
+        check_fields(self)
+
+
+def _runner(kind: str):
+    def run(r: Run, o: ArbitraryOptions) -> Output:
+        from .. import arbitrary
+        o.device = r.device
+        if r.strength != 1.0:
+            o.alpha = o.alpha * r.strength
+        out, info = arbitrary.run(kind, r.content, r.styles, o, r.style_blend, r.style_masks)
+        return Output(out, info=info)
+    return run
+
+
+#: Rough peak bytes per output pixel (bench fast, plus margin): relu1_1 features are 64 floats a
+#: pixel, WCT also holds float64 copies.
+BYTES_PER_PIXEL = {"adain": 64 * 4 * 5, "wct": 64 * 4 * 10}
+
+
+def _bench(kind: str):
+    def setup(device: str):
+        from .. import arbitrary
+        opts = ArbitraryOptions(device=device)
+        return kind, lambda c, s: arbitrary.run(kind, c, [s], opts)
+    return setup
+
+
+for _kind, _title, _paper, _line in (
+        ("adain", "Any painting, fast (AdaIN)", "Huang & Belongie 2017",
+         "gives the photo's VGG features the painting's mean and spread, then decodes: about a second"),
+        ("wct", "Any painting, richer (WCT)", "Li et al. 2017",
+         "whitens the photo's features and colours them with the painting's covariance at three levels")):
+    register(Method(
+        name=_kind, title=_title, paper=_paper, description=_line, options=ArbitraryOptions,
+        run=_runner(_kind), supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
+        memory=lambda h, w, o, k=_kind: h * w * BYTES_PER_PIXEL[k], strength_field="alpha", bench=_bench(_kind)))

@@ -1,0 +1,122 @@
+"""The method registry and options dataclasses as the single source: every front end shows every
+method, every CLI default is the dataclass default, and one registration adds a method everywhere."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from painterly import methods, run_stylize
+from painterly.bench import one_pass_methods
+from painterly.cli import build_parser, main
+from painterly.options import OptionError, default_of, opt
+from painterly.pipeline import TransferOptions
+
+
+def _cli_fields(cls):
+    return [f for f in dataclasses.fields(cls) if f.metadata.get("cli")]
+
+
+@pytest.mark.parametrize("command,argv,classes", [
+    ("stylize", ["stylize", "c.jpg", "s.jpg", "-o", "o.png"],
+     lambda: [TransferOptions, *dict.fromkeys(m.options for m in methods.all_methods())]),
+    ("train-style", ["train-style", "s.jpg", "--data", "d", "-o", "m.pt"],
+     lambda: [__import__("painterly.feedforward.train", fromlist=["x"]).StyleTrainOptions]),
+    ("train-decoder", ["train-decoder", "--content-dir", "d", "-o", "d.pt"],
+     lambda: [__import__("painterly.arbitrary.train", fromlist=["x"]).DecoderTrainOptions]),
+    ("train-cyclegan", ["train-cyclegan", "--domain-a", "a", "--domain-b", "b", "-o", "run"],
+     lambda: [__import__("painterly.cyclegan.train", fromlist=["x"]).CycleGANOptions]),
+    ("translate", ["translate", "c.jpg", "--model", "run", "-o", "o.png"],
+     lambda: [methods.get("cyclegan").options]),
+])
+def test_every_cli_default_is_the_dataclass_default(command, argv, classes):
+    args = build_parser().parse_args(argv)
+    checked = 0
+    for cls in classes():
+        for f in _cli_fields(cls):
+            if f.name in ("model",) and command == "translate":
+                continue                                  # required there
+            assert getattr(args, f.name) == default_of(f), f"{command} {f.name}"
+            checked += 1
+    assert checked >= 1
+
+
+def test_every_method_is_in_help_api_page_and_bench(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["stylize", "--help"])
+    helptext = capsys.readouterr().out
+    fastapi = pytest.importorskip("fastapi.testclient")
+    from painterly.web.app import Settings, create_app
+    client = fastapi.TestClient(create_app(Settings(output_dir=tmp_path, device="cpu")))
+    api = client.get("/api/methods").json()
+    page = [c["props"] for c in client.get("/config").json()["components"]
+            if c.get("props", {}).get("elem_id") == "method"][0]
+    benched = {m.name for m in one_pass_methods()}
+    for m in methods.all_methods():
+        assert f"{m.name}: {m.title}" in " ".join(helptext.split())
+        assert m.iterative or m.name in benched, f"{m.name} has no bench entry"
+        in_browser = m.can_run_in_browser()
+        assert (m.name in api["methods"]) == in_browser
+        assert ([m.title, m.name] in page["choices"]) == in_browser
+        if in_browser:
+            detail = next(d for d in api["details"] if d["name"] == m.name)
+            assert {o["name"] for o in detail["options"]} <= {f.name for f in dataclasses.fields(m.options)}
+    # a method that needs a model and lists none can never run in a browser: not offered there
+    assert all(m.can_run_in_browser() or (m.needs_model and not (m.models and m.models())) for m in methods.all_methods())
+
+
+@dataclasses.dataclass
+class _NegativeOptions:
+    amount: float = opt(1.0, min=0.0, max=1.0, help="how far towards the negative")
+
+
+def test_one_registration_adds_a_method_everywhere(content_path, capsys):
+    """A new method is one room plus one registration: pipeline and CLI pick it up."""
+    neg = methods.Method(
+        name="negative", title="Negative (test)", paper="nobody 2026", description="inverts the photo",
+        options=_NegativeOptions, needs_style=False, supports=frozenset({"strength"}),
+        run=lambda r, o: methods.Output(o.amount * (1 - r.content) + (1 - o.amount) * r.content, info={"seconds": 0}),
+        bench=lambda device: ("negative", lambda c, s: 1 - c))
+    methods.all_methods()
+    methods.register(neg)
+    try:
+        res = run_stylize(content_path, method="negative", size=32, amount=1.0, device="cpu")
+        photo = run_stylize(content_path, method="negative", size=32, amount=0.0, device="cpu")
+        assert torch.allclose(res.tensor, 1 - photo.tensor, atol=1e-5)
+        half = run_stylize(content_path, method="negative", size=32, strength=0.5, device="cpu")
+        assert torch.allclose(half.tensor, torch.full_like(half.tensor, 0.5), atol=1e-5)   # the pipeline's blend
+        with pytest.raises(OptionError, match="amount must be at most 1"):
+            run_stylize(content_path, method="negative", size=32, amount=2.0, device="cpu").tensor
+        with pytest.raises(SystemExit):
+            main(["stylize", "--help"])
+        out = capsys.readouterr().out
+        assert "negative" in out and "--amount" in out
+    finally:
+        methods._REGISTRY.pop("negative")
+
+
+def test_cli_names_flags_where_the_library_names_fields(capsys, content_path, style_path, tmp_path):
+    assert main(["stylize", str(content_path), str(style_path), "-o", str(tmp_path / "o.png"),
+                 "--strength", "3"]) == 2
+    assert "painterly: error: --strength must be at most 1" in capsys.readouterr().err
+    assert main(["stylize", str(content_path), str(style_path), "-o", str(tmp_path / "o.png"), "--size", "32",
+                 "--weights", "x", "--content-layers", "conv1_1:lots"]) == 2
+    assert "--content-layers: 'conv1_1:lots' is not NAME or NAME:WEIGHT" in capsys.readouterr().err
+
+
+def test_every_cyclegan_preset_is_a_flag_value():
+    from painterly.cyclegan import PRESETS
+    for name in PRESETS:
+        args = build_parser().parse_args(["train-cyclegan", "--domain-a", "a", "--domain-b", "b", "-o", "r",
+                                          "--preset", name])
+        assert args.preset == name
+
+
+def test_parsing_stylize_imports_no_trainer_or_optional_package():
+    import subprocess
+    import sys
+    code = ("import sys; from painterly.cli import build_parser; build_parser('stylize').parse_args("
+            "['stylize', 'c.jpg', 's.jpg', '-o', 'o.png']); print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('gradio', 'matplotlib', 'onnx', 'onnxruntime', 'av', 'torchvision') or m.endswith('.train')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
