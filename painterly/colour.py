@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from .linalg import sym_power
+
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
                             [0.595716, -0.274453, -0.321263],
                             [0.211456, -0.522591, 0.311135]])
@@ -33,13 +35,6 @@ def luminance_transfer(stylised: torch.Tensor, content: torch.Tensor) -> torch.T
     return yiq_to_rgb(torch.cat([y, iq], dim=1)).clamp(0, 1)
 
 
-def _sqrtm(cov: torch.Tensor, inverse: bool = False) -> torch.Tensor:
-    vals, vecs = torch.linalg.eigh(cov)
-    vals = vals.clamp_min(1e-8)
-    d = vals.rsqrt() if inverse else vals.sqrt()
-    return vecs @ torch.diag(d) @ vecs.T
-
-
 def match_colours(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Recolour `source` so its RGB mean and covariance equal `target`'s (any sizes)."""
     def stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,7 +45,7 @@ def match_colours(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
     mu_s, cov_s = stats(source)
     mu_t, cov_t = stats(target)
-    a = _sqrtm(cov_t) @ _sqrtm(cov_s, inverse=True)
+    a = sym_power(cov_t, 0.5) @ sym_power(cov_s, -0.5)
     p = source[0].reshape(3, -1).double()
     out = a @ (p - mu_s) + mu_t
     return out.reshape_as(source[0]).unsqueeze(0).to(source.dtype).clamp(0, 1)

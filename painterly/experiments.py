@@ -53,20 +53,9 @@ def grid(tiles: list[tuple[str, torch.Tensor]], cols: int, path: Path, tile: int
 
 
 def _plot(path: Path, series: dict[str, list[float]], title: str, ylabel: str, logy: bool = True) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, ys in series.items():
-        ax.plot(range(1, len(ys) + 1), ys, label=label)
-    if logy:
-        ax.set_yscale("log")
-    ax.set(xlabel="step (function evaluation)", ylabel=ylabel, title=title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    from .plots import plot_curves
+    return plot_curves({k: (range(1, len(ys) + 1), ys) for k, ys in series.items()}, path, title,
+                       xlabel="step (function evaluation)", ylabel=ylabel, smooth=False, logy=logy)
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -233,20 +222,11 @@ def cyclegan_settings(out: Path, quick: bool, device: str, scale: float = 1.0,
         curves[name] = h
         last = sorted((run / "samples").glob("epoch_*.png"))[-1]
         results[name]["samples"] = str(last.relative_to(out))
+    from .plots import history_series, plot_curves
     for key in ("cycle", "G"):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for name, h in curves.items():
-            k = max(1, len(h) // 50)
-            ys = [sum(r[key] for r in h[i:i + k]) / k for i in range(0, len(h) - k + 1, k)]
-            ax.plot([h[i]["epoch"] for i in range(0, len(h) - k + 1, k)], ys, label=name)
-        ax.set(xlabel="epoch", ylabel=f"{key} loss", title=f"CycleGAN settings: {key} loss")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / f"{key}_loss.png", dpi=100)
-        plt.close(fig)
+        plot_curves({name: history_series(h, [key], x="epoch")[key] for name, h in curves.items()},
+                    out / f"{key}_loss.png", f"CycleGAN settings: {key} loss", xlabel="epoch", ylabel=f"{key} loss",
+                    logy=False)
     md = ("# CycleGAN settings\n\nThe source project's three settings, trained on the same two folders "
           f"(A: `{domain_a}`, B: `{domain_b}`), {'tiny networks (--quick)' if quick else 'DnCNN generator and the source discriminator'}. "
           "Losses are the mean of the last tenth of the run.\n\n"

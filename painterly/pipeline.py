@@ -112,9 +112,7 @@ def run_stylize(content: images.ImageLike,
                                      None if mask is None else str(mask), None, str(device)))
     m = methods.get(method or methods.default_for(values.get("model") or getattr(options, "model", None)))
     o = method_options(m, options, **values)
-    check_fields(o)
-    if hasattr(o, "validate"):
-        o.validate()
+    o.validate() if hasattr(o, "validate") else check_fields(o)   # validate() checks the fields too
     dev = pick_device(device)
     style_list = [] if styles is None else list(styles) if isinstance(styles, (list, tuple)) else [styles]
     t.style_masks = style_masks  # type: ignore[assignment]

@@ -16,7 +16,7 @@ import os
 import random
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
-from . import images
+from . import checkpoints, images
 from .errors import InputError
 
 Callback = Callable[[dict], None]
@@ -189,129 +189,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, kind: str = "constant", tot
     raise InputError(f"unknown learning-rate schedule '{kind}': use constant, exponential or linear")
 
 
-# ----------------------------------------------------------------------------- checkpoints
+# ----------------------------------------------------------------------------- checkpoints & the loop
 
-def save_checkpoint(state: dict, path: Union[str, os.PathLike]) -> Path:
-    """torch.save to a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def load_checkpoint(path: Union[str, os.PathLike], what: str = "checkpoint") -> dict:
-    """torch.load on the CPU with a one-line InputError for missing or damaged files."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} {p} does not exist")
-    try:
-        return torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for damaged files
-        raise InputError(f"{what} {p} cannot be read ({type(e).__name__}): is it a painterly file?") from None
-
-
-def rng_state() -> dict:
-    """Every random generator a step may use, so a resumed run continues identically."""
-    out = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        out["cuda"] = torch.cuda.get_rng_state_all()
-    return out
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-# ----------------------------------------------------------------------------- loop & reports
-
-@dataclass
-class LoopResult:
-    """What a training loop did: steps completed, stop reason (None = finished), wall time."""
-
-    step: int
-    stopped: Optional[str]
-    seconds: float
-
-
-def train_loop(step_fn: Callable[[int, Any], dict[str, float]], data: Iterator, start_step: int, steps: int,
-               save: Callable[[int], None], history: list[dict], checkpoint_every: int = 0,
-               callback: Optional[Callback] = None) -> LoopResult:
-    """Run steps start_step+1 … steps. `step_fn(step, batch)` returns its losses; `save(step)`
-    writes a checkpoint (every `checkpoint_every` steps, at the end, and on Ctrl-C)."""
-    t0, done = time.perf_counter(), start_step
-    try:
-        for step in range(start_step + 1, steps + 1):
-            t = time.perf_counter()
-            losses = step_fn(step, next(data))
-            bad = [k for k, v in losses.items() if not math.isfinite(v)]
-            if bad:
-                save(done)
-                return LoopResult(done, f"diverged at step {step} ({', '.join(bad)} not finite); "
-                                        f"kept the checkpoint of step {done}: lower the learning rate",
-                                  time.perf_counter() - t0)
-            done = step
-            record = {"step": step, **{k: float(v) for k, v in losses.items()},
-                      "seconds": time.perf_counter() - t}
-            history.append(record)
-            if callback:
-                callback(record)
-            if checkpoint_every and step % checkpoint_every == 0 and step < steps:
-                save(step)
-    except KeyboardInterrupt:
-        save(done)
-        return LoopResult(done, "interrupted", time.perf_counter() - t0)
-    save(done)
-    return LoopResult(done, None, time.perf_counter() - t0)
-
-
-def write_history(history: list[dict], base: Union[str, os.PathLike], keys: Sequence[str],
-                  title: str, meta: Optional[dict] = None) -> tuple[Path, Path]:
-    """BASE.json (every record + meta) and BASE.png (the chosen keys, smoothed), e.g. for
-    base = run/losses: run/losses.json and run/losses.png."""
-    base = Path(base)
-    js, png = base.with_name(base.name + ".json"), base.with_name(base.name + ".png")
-    images.atomic_write_text(js, json.dumps({**(meta or {}), "history": history}, indent=1))
-    plot_curves(history, keys, png, title)
-    return js, png
-
-
-def plot_curves(history: list[dict], keys: Sequence[str], path: Path, title: str) -> Path:
-    """Loss per step (log scale) with a moving average, one line per key."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
-    steps = [r["step"] for r in history]
-    for key in keys:
-        ys = np.array([r.get(key, np.nan) for r in history], dtype=float)
-        if not len(ys) or np.all(np.isnan(ys)):
-            continue
-        k = max(1, len(ys) // 50)
-        smooth = np.convolve(ys, np.ones(k) / k, mode="valid")
-        line, = ax.plot(steps[k - 1:], smooth, label=key)
-        if k > 1:
-            ax.plot(steps, ys, color=line.get_color(), alpha=0.2, linewidth=0.7)
-    values = np.array([r.get(k, np.nan) for r in history for k in keys], dtype=float)
-    if values.size and np.nanmin(values) > 0:
-        ax.set_yscale("log")
-    ax.set(xlabel="training step", ylabel="loss", title=title)
-    ax.legend()
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+# Checkpoint files are read and written in one place (painterly.checkpoints); these names stay for callers.
+save_checkpoint, load_checkpoint = checkpoints.save, checkpoints.load
+rng_state, set_rng_state, resume_state = checkpoints.rng_state, checkpoints.set_rng_state, checkpoints.resume_state
 
 
 @dataclass
@@ -324,6 +206,153 @@ class TrainResult:
     stopped: Optional[str]
     seconds: float
     history: list[dict]
+
+
+class _Stop(KeyboardInterrupt):
+    """SIGTERM (schedulers, servers) stops a run the way Ctrl-C does: save, then return."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Stop()
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+class Trainer:
+    """The one training loop. A trainer names its networks, optimisers, schedulers and other state
+    (anything with state_dict/load_state_dict, e.g. image pools); the Trainer restores them from
+    a checkpoint, wraps networks for DDP, runs the steps, writes atomic checkpoints every N steps,
+    at the end, on Ctrl-C and on SIGTERM, and stops cleanly when a loss turns NaN/inf.
+
+    The checkpoint holds, by name: nets, optimizers, schedulers, extras, plus rng, history, step,
+    options, seconds and the trainer's `scalars()`; checkpoints of the earlier single-network form
+    ("model"/"optimizer") and CycleGAN's ("pools", a list of schedulers) are still read.
+    """
+
+    def __init__(self, kind: str, checkpoint: Path, options: Any, state: Optional[dict], ddp: Distributed,
+                 nets: dict[str, torch.nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+                 schedulers: Optional[dict[str, Any]] = None, extras: Optional[dict[str, Any]] = None):
+        self.kind, self.checkpoint, self.options, self.state, self.ddp = kind, Path(checkpoint), options, state, ddp
+        self.nets, self.optimizers = nets, optimizers
+        self.schedulers, self.extras = schedulers or {}, extras or {}
+        self.history: list[dict] = []
+        self.start = 0
+        self.elapsed0 = float(state.get("seconds", 0.0)) if state else 0.0
+        self._t0 = time.perf_counter()
+        if state is not None:
+            self._restore(state)
+
+    def _restore(self, state: dict) -> None:
+        def named(key: str, old_key: Optional[str], targets: dict) -> dict:
+            saved = state.get(key)
+            if saved is None and old_key in state:
+                saved = state[old_key]
+            if isinstance(saved, list):                  # older checkpoints: in declaration order
+                saved = dict(zip(targets, saved))
+            if not isinstance(saved, dict) and targets:  # older single-network checkpoints
+                saved = {next(iter(targets)): saved}
+            return saved or {}
+
+        try:
+            nets = named("nets", "model", self.nets)
+            optims = named("optimizers", "optimizer", self.optimizers)
+            for name, net in self.nets.items():
+                net.load_state_dict(nets[name])
+            for name, o in self.optimizers.items():
+                o.load_state_dict(optims[name])
+            for name, sch in named("schedulers", None, self.schedulers).items():
+                self.schedulers[name].load_state_dict(sch)
+            for name, extra in named("extras", "pools", self.extras).items():
+                self.extras[name].load_state_dict(extra)
+            set_rng_state(state["rng"])
+            self.history, self.start = list(state["history"]), int(state["step"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise InputError(f"checkpoint {self.checkpoint} does not fit this run ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0][:120]})") from None
+
+    def wrap(self, name: str) -> torch.nn.Module:
+        """The network `name` wrapped for DDP under torchrun (itself otherwise)."""
+        return self.ddp.wrap(self.nets[name])
+
+    @property
+    def seconds(self) -> float:
+        """Training time so far, across resumes."""
+        return self.elapsed0 + time.perf_counter() - self._t0
+
+    def save(self, step: int, outputs: Callable[[int, float], None], scalars: Optional[dict] = None) -> None:
+        """Checkpoint (main process only), then the trainer's own files (model, curves, samples)."""
+        if not self.ddp.main:
+            return
+        seconds = self.seconds
+        save_checkpoint({"kind": self.kind, "step": step,
+                         "nets": {k: n.state_dict() for k, n in self.nets.items()},
+                         "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                         "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+                         "extras": {k: e.state_dict() for k, e in self.extras.items()},
+                         "rng": rng_state(), "history": self.history, "options": asdict(self.options),
+                         "seconds": seconds, **(scalars or {})}, self.checkpoint)
+        outputs(step, seconds)
+
+    def fit(self, step_fn: Callable[[int, Any], dict[str, float]], data: Iterator, steps: int,
+            checkpoint_every: int, outputs: Callable[[int, float], None], output: Path,
+            callback: Optional[Callback] = None, scalars: Callable[[], dict] = dict) -> TrainResult:
+        """Run steps start+1 … steps: `step_fn(step, batch)` returns its losses; checkpoint every
+        `checkpoint_every` steps, at the end, on Ctrl-C/SIGTERM and before stopping on divergence."""
+        def save(step: int) -> None:
+            self.save(step, outputs, scalars())
+
+        t0, done, stopped = time.perf_counter(), self.start, None
+        try:
+            with _sigterm_as_interrupt():
+                try:
+                    for step in range(self.start + 1, steps + 1):
+                        t = time.perf_counter()
+                        losses = step_fn(step, next(data))
+                        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+                        if bad:
+                            stopped = (f"diverged at step {step} ({', '.join(bad)} not finite); kept the "
+                                       f"checkpoint of step {done}: lower the learning rate")
+                            break
+                        done = step
+                        record = {"step": step, **{k: float(v) for k, v in losses.items()},
+                                  "seconds": time.perf_counter() - t}
+                        self.history.append(record)
+                        if callback:
+                            callback(record)
+                        if checkpoint_every and step % checkpoint_every == 0 and step < steps:
+                            save(step)
+                except KeyboardInterrupt:
+                    stopped = "interrupted"
+                save(done)
+        finally:
+            self.ddp.close()
+        return TrainResult(Path(output), self.checkpoint, done, stopped,
+                           self.elapsed0 + time.perf_counter() - t0, self.history)
+
+
+def write_history(history: list[dict], base: Union[str, os.PathLike], keys: Sequence[str],
+                  title: str, meta: Optional[dict] = None, x: str = "step", xlabel: str = "training step"
+                  ) -> tuple[Path, Path]:
+    """BASE.json (every record + meta) and BASE.png (the chosen keys, smoothed), e.g. for
+    base = run/losses: run/losses.json and run/losses.png."""
+    from .plots import history_series, plot_curves
+    base = Path(base)
+    js, png = base.with_name(base.name + ".json"), base.with_name(base.name + ".png")
+    images.atomic_write_text(js, json.dumps({**(meta or {}), "history": history}, indent=1))
+    plot_curves(history_series(history, keys, x), png, title, xlabel=xlabel)
+    return js, png
 
 
 def checkpoint_path(output: Union[str, os.PathLike]) -> Path:
@@ -342,26 +371,3 @@ def start_run(output: Union[str, os.PathLike], resume: bool, kind: str, options:
                                    "checkpoint_every": options.checkpoint_every, "workers": options.workers})
     options.validate()
     return out, state, options
-
-
-def restore(state: Optional[dict], model: torch.nn.Module,
-            optimizer: torch.optim.Optimizer) -> tuple[list[dict], int]:
-    """Load a single-network checkpoint into `model` and `optimizer` and restore the random state;
-    returns (history, step), or ([], 0) for a fresh run."""
-    if state is None:
-        return [], 0
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    set_rng_state(state["rng"])
-    return state["history"], state["step"]
-
-
-def resume_state(ck: Union[str, os.PathLike], resume: bool, kind: str) -> Optional[dict]:
-    """The checkpoint file `ck` to continue from when `resume` (InputError if there is none or it
-    is another trainer's), else None."""
-    if not resume:
-        return None
-    state = load_checkpoint(ck, "checkpoint to resume")
-    if state.get("kind") != kind:
-        raise InputError(f"checkpoint {ck} was written by '{state.get('kind')}', not {kind}")
-    return state

@@ -75,7 +75,7 @@ def test_resume_restores_identical_state(tmp_path, domains):
     straight = train_cyclegan(*domains, tmp_path / "a", CycleGANOptions(epochs=4, **opts), device="cpu")
     train_cyclegan(*domains, tmp_path / "b", CycleGANOptions(epochs=2, **opts), device="cpu")
     ck = training.load_checkpoint(tmp_path / "b" / "checkpoint.pt")
-    assert ck["step"] == 4 and len(ck["pools"]["A"]["images"]) == 2 and ck["schedulers"][0]["last_epoch"] == 2
+    assert ck["step"] == 4 and len(ck["extras"]["A"]["images"]) == 2 and ck["schedulers"]["G"]["last_epoch"] == 2
     resumed = train_cyclegan(*domains, tmp_path / "b", CycleGANOptions(epochs=4, **opts), device="cpu", resume=True)
     keys = ("G", "cycle", "D_A", "D_B", "lr")
     assert [h[k] for h in straight.history for k in keys] == \

@@ -20,7 +20,7 @@ import torch.nn as nn
 from .. import weights
 from ..errors import InputError
 from ..features import Encoder
-from ..training import load_checkpoint, save_checkpoint
+from ..checkpoints import load_model_file, save_model_file
 from .networks import LEVELS, Decoder, NormalisedVGG, check_level
 
 FORMAT = "painterly-decoder"
@@ -63,9 +63,8 @@ def encoder(name: str, layers: tuple[str, ...], device: str = "cpu") -> nn.Modul
 
 def save_decoder(dec: Decoder, path: Union[str, os.PathLike], encoder_name: str, meta: dict) -> Path:
     """Half-precision weights + encoder name + level + meta, written atomically."""
-    state = {k: v.detach().cpu().half() for k, v in dec.state_dict().items()}
-    return save_checkpoint({"format": FORMAT, "version": 1, "encoder": encoder_name, "level": dec.level,
-                            "input_scale": dec.input_scale, "state_dict": state, "meta": meta}, path)
+    return save_model_file(path, FORMAT, dec, meta, encoder=encoder_name, level=dec.level,
+                           input_scale=dec.input_scale)
 
 
 def shipped(encoder_name: str = NORMALISED) -> dict[str, Path]:
@@ -80,11 +79,12 @@ def shipped(encoder_name: str = NORMALISED) -> dict[str, Path]:
 
 
 def _load(path: Path) -> DecoderFile:
-    doc = load_checkpoint(path, "decoder")
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InputError(f"decoder {path} is not a painterly decoder file (write one with painterly train-decoder)")
-    dec = Decoder(doc["level"], doc.get("input_scale", 1.0))
-    dec.load_state_dict({k: v.float() for k, v in doc["state_dict"].items()})
+    doc = load_model_file(path, FORMAT, "decoder", " (write one with painterly train-decoder)")
+    try:
+        dec = Decoder(doc["level"], doc.get("input_scale", 1.0))
+        dec.load_state_dict(doc["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError, InputError) as e:
+        raise InputError(f"decoder {path} is damaged ({type(e).__name__})") from None
     return DecoderFile(dec.eval().requires_grad_(False), doc["encoder"], doc["level"], doc.get("meta", {}))
 
 

@@ -9,7 +9,6 @@ Shares the loop, checkpoints, resume and torchrun support of `painterly.training
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 from .. import images, training
 from ..errors import InputError
 from ..options import check_fields, opt
-from .networks import LEVELS, Decoder, check_level
+from .networks import LEVELS, Decoder
 from .pairs import NORMALISED, build_encoder, load_decoder, save_decoder
 from .transforms import adain, mean_std
 
@@ -111,17 +110,17 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
                 f = enc(torch.stack([crops[k] for k in range(8)]).to(dev))[opts.level]
             dec.input_scale = float(1.0 / f.pow(2).mean().sqrt().clamp_min(1e-6))
     optimizer = torch.optim.Adam(dec.parameters(), lr=opts.lr)
-    history, start = training.restore(state, dec, optimizer)
+    trainer = training.Trainer(KIND, training.checkpoint_path(output), opts, state, ddp, {"decoder": dec},
+                               {"adam": optimizer})
     if state is not None:
         dec.input_scale = state.get("input_scale", 1.0)
-    model = ddp.wrap(dec)
+    start = trainer.start
+    model = trainer.wrap("decoder")
     c_iter = training.batches(training.RandomCrops(content_files, opts.size, opts.seed), opts.batch_size, start,
                               opts.workers, ddp.rank, ddp.world)
     s_iter = (training.batches(training.RandomCrops(style_files, opts.size, opts.seed + 1), opts.batch_size, start,
                                opts.workers, ddp.rank, ddp.world) if style_files else None)
     data = zip(c_iter, s_iter) if s_iter is not None else ((c, None) for c in c_iter)
-    elapsed0 = state.get("seconds", 0.0) if state else 0.0
-    t0 = time.perf_counter()
 
     def step_fn(step: int, batch) -> dict[str, float]:
         c, s = batch
@@ -151,28 +150,17 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
         optimizer.step()
         return {"loss": loss.item(), **{k: float(v) for k, v in out.items()}}
 
-    def save(step: int) -> None:
-        if not ddp.main:
-            return
-        seconds = elapsed0 + time.perf_counter() - t0
+    def outputs(step: int, seconds: float) -> None:
+        history = trainer.history
         meta = {"name": Path(output).stem, "objective": opts.objective, "content_dir": str(content_dir),
                 "style_dir": str(style_dir) if style_dir else None, "steps": step, "seconds": round(seconds, 1),
                 "device": training.device_label(dev, ddp.world), "options": asdict(opts),
                 "final_losses": history[-1] if history else None}
-        training.save_checkpoint({"kind": KIND, "step": step, "model": dec.state_dict(),
-                                  "input_scale": dec.input_scale,
-                                  "optimizer": optimizer.state_dict(), "rng": training.rng_state(),
-                                  "history": history, "options": asdict(opts), "seconds": seconds},
-                                 training.checkpoint_path(output))
         save_decoder(dec, output, opts.encoder, meta)
         if history:
             keys = ("loss", "content", "style") if opts.objective == "adain" else ("loss", "pixel", "feature")
             training.write_history(history, Path(output).with_suffix(".losses"), keys,
                                    f"train-decoder {opts.level} ({opts.objective})", meta)
 
-    try:
-        res = training.train_loop(step_fn, data, start, opts.steps, save, history, opts.checkpoint_every, callback)
-    finally:
-        ddp.close()
-    return training.TrainResult(Path(output), training.checkpoint_path(output), res.step, res.stopped,
-                                elapsed0 + res.seconds, history)
+    return trainer.fit(step_fn, data, opts.steps, opts.checkpoint_every, outputs, Path(output), callback,
+                       scalars=lambda: {"input_scale": dec.input_scale})

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..linalg import sym_power
 from ..losses import blend_weights, resize_mask
 
 EPS = 1e-5
@@ -50,10 +51,7 @@ def _sqrt_cov(f: torch.Tensor, power: float, eps: float = EPS) -> tuple[torch.Te
     mu = f.mean(dim=1, keepdim=True)
     f = f - mu
     cov = f @ f.T / max(1, f.shape[1] - 1) + eps * torch.eye(f.shape[0], dtype=f.dtype, device=f.device)
-    vals, vecs = torch.linalg.eigh(cov)
-    keep = vals > eps
-    vals, vecs = vals[keep], vecs[:, keep]
-    return mu, vecs @ torch.diag(vals.pow(power)) @ vecs.T
+    return mu, sym_power(cov, power, eps, drop_small=True)
 
 
 def wct(content: torch.Tensor, style: torch.Tensor, content_mask: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -10,7 +10,7 @@ from typing import Union
 import torch
 
 from ..errors import InputError
-from ..training import load_checkpoint, save_checkpoint
+from ..checkpoints import float_state, load, save_model_file
 from .networks import _ImageToImage, generator_from_config, load_reference_generator
 
 FORMAT = "painterly-cyclegan-generator"
@@ -19,9 +19,7 @@ DIRECTIONS = ("a2b", "b2a")
 
 def save_generator(g: _ImageToImage, path: Union[str, os.PathLike], meta: dict) -> Path:
     """Half-precision weights + architecture + meta, atomically."""
-    state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in g.state_dict().items()}
-    return save_checkpoint({"format": FORMAT, "version": 1, "config": g.config, "state_dict": state,
-                            "meta": meta}, path)
+    return save_model_file(path, FORMAT, g, meta, config=g.config)
 
 
 def generator_file(model: Union[str, os.PathLike], direction: str = "a2b") -> Path:
@@ -44,16 +42,20 @@ def load_generator(model: Union[str, os.PathLike], direction: str = "a2b",
     """The generator for `direction` from a run folder, a painterly generator file, or a plain
     ResNet-generator state dict of the reference CycleGAN code; in eval mode on `device`."""
     f = generator_file(model, direction)
-    doc = load_checkpoint(f, "CycleGAN generator")
-    if isinstance(doc, dict) and doc.get("format") == FORMAT:
-        g = generator_from_config(doc["config"])
-        g.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in doc["state_dict"].items()})
-        meta = doc.get("meta", {})
-    elif isinstance(doc, dict) and all(isinstance(v, torch.Tensor) for v in doc.values()):
-        g = load_reference_generator(doc)
-        meta = {"source": f"reference CycleGAN state dict {f.name}"}
-    else:
-        raise InputError(f"{f} is not a CycleGAN generator (painterly file or reference state dict)")
+    doc = load(f, "CycleGAN generator")
+    try:
+        if isinstance(doc, dict) and doc.get("format") == FORMAT:
+            g = generator_from_config(doc["config"])
+            g.load_state_dict(float_state(doc["state_dict"]))
+            meta = doc.get("meta") or {}
+        elif isinstance(doc, dict) and doc and all(isinstance(v, torch.Tensor) for v in doc.values()):
+            g = load_reference_generator(doc)
+            meta = {"source": f"reference CycleGAN state dict {f.name}"}
+        else:
+            raise InputError(f"{f} is not a CycleGAN generator (painterly file or reference state dict)")
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise InputError(f"CycleGAN generator {f} does not fit its architecture ({type(e).__name__}): "
+                         "is it a generator file?") from None
     return g.eval().requires_grad_(False).to(device), meta
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -139,33 +138,21 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
     scheds = [training.make_scheduler(o, opts.schedule, opts.epochs, opts.decay_every, opts.gamma)
               for o in (opt_g, opt_da, opt_db)]
     pool_a, pool_b = ImagePool(opts.pool_size), ImagePool(opts.pool_size)
-    nets = {"G_A2B": g_ab, "G_B2A": g_ba, "D_A": d_a, "D_B": d_b}
-    optims = {"G": opt_g, "D_A": opt_da, "D_B": opt_db}
     per_epoch = max(1, math.ceil((opts.epoch_size or max(len(files_a), len(files_b)))
                                 / (opts.batch_size * ddp.world)))
     total = opts.epochs * per_epoch
-    history: list[dict] = []
-    start = 0
-    if state is not None:
-        for k, n in nets.items():
-            n.load_state_dict(state["nets"][k])
-        for k, o in optims.items():
-            o.load_state_dict(state["optimizers"][k])
-        for s, sd in zip(scheds, state["schedulers"]):
-            s.load_state_dict(sd)
-        pool_a.load_state_dict(state["pools"]["A"])
-        pool_b.load_state_dict(state["pools"]["B"])
-        training.set_rng_state(state["rng"])
-        history, start = state["history"], state["step"]
-    m_ab, m_ba, m_da, m_db = (ddp.wrap(n) for n in (g_ab, g_ba, d_a, d_b))
+    trainer = training.Trainer(KIND, ck_path, opts, state, ddp,
+                               {"G_A2B": g_ab, "G_B2A": g_ba, "D_A": d_a, "D_B": d_b},
+                               {"G": opt_g, "D_A": opt_da, "D_B": opt_db}, dict(zip(("G", "D_A", "D_B"), scheds)),
+                               {"A": pool_a, "B": pool_b})
+    start = trainer.start
+    m_ab, m_ba, m_da, m_db = (trainer.wrap(n) for n in ("G_A2B", "G_B2A", "D_A", "D_B"))
     it_a = training.batches(training.RandomCrops(files_a, opts.size, opts.seed, (1.0, 1.15)), opts.batch_size,
                             start, opts.workers, ddp.rank, ddp.world)
     it_b = training.batches(training.RandomCrops(files_b, opts.size, opts.seed + 1, (1.0, 1.15)),
                             opts.batch_size, start, opts.workers, ddp.rank, ddp.world)
     fixed_a = torch.stack([training.RandomCrops(files_a, opts.size, 12345)[k] for k in range(4)])
     fixed_b = torch.stack([training.RandomCrops(files_b, opts.size, 12345)[k] for k in range(4)])
-    elapsed0 = state.get("seconds", 0.0) if state else 0.0
-    t0 = time.perf_counter()
     lam, lam_id = opts.cycle_weight, opts.cycle_weight * opts.identity_weight
 
     def step_fn(step: int, batch) -> dict[str, float]:
@@ -207,33 +194,17 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
                 "D_A": loss_da.item(), "D_B": loss_db.item(), "lr": opt_g.param_groups[0]["lr"],
                 "epoch": step / per_epoch}
 
-    def save(step: int) -> None:
-        if not ddp.main:
-            return
-        seconds = elapsed0 + time.perf_counter() - t0
-        epoch = step / per_epoch
+    def outputs(step: int, seconds: float) -> None:
         meta = {"domain_a": str(domain_a), "domain_b": str(domain_b), "images_a": len(files_a),
-                "images_b": len(files_b), "epoch": epoch, "steps": step, "seconds": round(seconds, 1),
+                "images_b": len(files_b), "epoch": step / per_epoch, "steps": step, "seconds": round(seconds, 1),
                 "device": training.device_label(dev, ddp.world), "options": asdict(opts)}
-        training.save_checkpoint({
-            "kind": KIND, "step": step, "nets": {k: n.state_dict() for k, n in nets.items()},
-            "optimizers": {k: o.state_dict() for k, o in optims.items()},
-            "schedulers": [s.state_dict() for s in scheds],
-            "pools": {"A": pool_a.state_dict(), "B": pool_b.state_dict()}, "rng": training.rng_state(),
-            "history": history, "options": asdict(opts), "seconds": seconds}, ck_path)
         save_generator(g_ab, run / "G_A2B.pt", {**meta, "direction": "A2B"})
         save_generator(g_ba, run / "G_B2A.pt", {**meta, "direction": "B2A"})
-        if history:
-            training.write_history(history, run / "losses", ("G", "cycle", "D_A", "D_B"), f"CycleGAN {run.name}",
-                                   meta)
+        if trainer.history:
+            training.write_history(trainer.history, run / "losses", ("G", "cycle", "D_A", "D_B"),
+                                   f"CycleGAN {run.name}", meta)
 
-    checkpoint_steps = opts.checkpoint_every * per_epoch
-    try:
-        res = training.train_loop(step_fn, zip(it_a, it_b), start, total, save, history, checkpoint_steps,
-                                  callback)
-    finally:
-        ddp.close()
-    return training.TrainResult(run, ck_path, res.step, res.stopped, elapsed0 + res.seconds, history)
+    return trainer.fit(step_fn, zip(it_a, it_b), total, opts.checkpoint_every * per_epoch, outputs, run, callback)
 
 
 @torch.no_grad()

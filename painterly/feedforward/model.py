@@ -12,7 +12,7 @@ from typing import Union
 import torch
 
 from ..errors import InputError
-from ..training import load_checkpoint, save_checkpoint
+from ..checkpoints import load_model_file, save_model_file
 from .network import TransformerNet
 
 FORMAT = "painterly-feedforward"
@@ -33,9 +33,7 @@ class StyleModel:
 
 def save_model(net: TransformerNet, path: Union[str, os.PathLike], meta: dict) -> Path:
     """Write the weights in half precision (half the file, same images) with `meta`, atomically."""
-    state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in net.state_dict().items()}
-    return save_checkpoint({"format": FORMAT, "version": 1, "width": net.width, "blocks": net.blocks,
-                            "state_dict": state, "meta": meta}, path)
+    return save_model_file(path, FORMAT, net, meta, width=net.width, blocks=net.blocks)
 
 
 def zoo_dir() -> Path:
@@ -63,13 +61,14 @@ def resolve_model(name_or_path: Union[str, os.PathLike]) -> Path:
 def load_model(name_or_path: Union[str, os.PathLike], device: str = "cpu") -> StyleModel:
     """Load a model file (or shipped style name) written by `painterly train-style`, in eval mode."""
     p = resolve_model(name_or_path)
-    doc = load_checkpoint(p, "model")
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InputError(f"model {p} is not a painterly feed-forward model "
-                         f"(a training checkpoint? use the -o file of train-style)")
-    net = TransformerNet(doc["width"], doc["blocks"])
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in doc["state_dict"].items()})
-    return StyleModel(net.eval().requires_grad_(False).to(device), doc.get("meta", {}), p)
+    doc = load_model_file(p, FORMAT, "model", " (a painterly feed-forward model; a training checkpoint? use "
+                                              "the -o file of train-style)")
+    try:
+        net = TransformerNet(int(doc["width"]), int(doc["blocks"]))
+        net.load_state_dict(doc["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise InputError(f"model {p} is damaged ({type(e).__name__})") from None
+    return StyleModel(net.eval().requires_grad_(False).to(device), doc["meta"], p)
 
 
 @torch.inference_mode()

@@ -5,7 +5,6 @@ folder. Runs on the CPU, one GPU (bfloat16 autocast) or several under torchrun (
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -78,12 +77,11 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
         feats = encoder(s)
         targets = {n: gram_matrix(feats[n].float()) for n in opts.style_layers}
     optimizer = torch.optim.Adam(net.parameters(), lr=opts.lr)
-    history, start = training.restore(state, net, optimizer)
-    model = ddp.wrap(net)
-    data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, start,
+    trainer = training.Trainer(KIND, training.checkpoint_path(output), opts, state, ddp, {"net": net},
+                               {"adam": optimizer})
+    model = trainer.wrap("net")
+    data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, trainer.start,
                                  opts.workers, ddp.rank, ddp.world)
-    elapsed0 = state.get("seconds", 0.0) if state else 0.0
-    t0 = time.perf_counter()
 
     def step_fn(step: int, x: torch.Tensor) -> dict[str, float]:
         x = x.to(dev, non_blocking=True)
@@ -102,27 +100,15 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
         c, st, tv = c.detach(), st.detach(), tv.detach()
         return {"loss": loss.item(), "content": float(c), "style": float(st), "tv": float(tv)}
 
-    def save(step: int) -> None:
-        if not ddp.main:
-            return
-        seconds = elapsed0 + time.perf_counter() - t0
+    def outputs(step: int, seconds: float) -> None:
+        history = trainer.history
         meta = {"name": Path(output).stem, "style": Path(style_label).name, "data": str(data),
                 "photos": len(files), "steps": step, "seconds": round(seconds, 1),
                 "device": training.device_label(dev, ddp.world), "options": asdict(opts),
                 "final_losses": history[-1] if history else None}
-        training.save_checkpoint({"kind": KIND, "step": step, "model": net.state_dict(),
-                                  "optimizer": optimizer.state_dict(), "rng": training.rng_state(),
-                                  "history": history, "options": asdict(opts), "seconds": seconds},
-                                 training.checkpoint_path(output))
         save_model(net, output, meta)
         if history:
             training.write_history(history, Path(output).with_suffix(".losses"), ("loss", "content", "style"),
                                    f"train-style {Path(style_label).name}", meta)
 
-    try:
-        res = training.train_loop(step_fn, data_iter, start, opts.steps, save, history, opts.checkpoint_every,
-                                  callback)
-    finally:
-        ddp.close()
-    return training.TrainResult(Path(output), training.checkpoint_path(output), res.step, res.stopped,
-                                elapsed0 + res.seconds, history)
+    return trainer.fit(step_fn, data_iter, opts.steps, opts.checkpoint_every, outputs, Path(output), callback)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
-from ..options import OptionError, opt
+from ..options import OptionError, check_fields, opt
 from . import Method, ModelInfo, Output, Run, register
 
 
@@ -20,6 +20,7 @@ class ModelOptions:
     def validate(self) -> None:
         if not self.model:
             raise OptionError("model", "is needed: a file from painterly train-style or a name from painterly models")
+        check_fields(self)
 
 
 @lru_cache(maxsize=8)
