@@ -385,7 +385,7 @@ def _flag(field: str) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the `painterly` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(next((a for a in argv if not a.startswith("-")), None)).parse_args(argv)
+    args = build_parser(next((a for a in argv if not a.startswith("-")), "")).parse_args(argv)
     try:
         return args.func(args)
     except OptionError as e:

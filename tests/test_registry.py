@@ -112,11 +112,13 @@ def test_every_cyclegan_preset_is_a_flag_value():
         assert args.preset == name
 
 
-def test_parsing_stylize_imports_no_trainer_or_optional_package():
+def test_help_and_parsing_stylize_import_no_trainer_or_optional_package():
     import subprocess
     import sys
-    code = ("import sys; from painterly.cli import build_parser; build_parser('stylize').parse_args("
-            "['stylize', 'c.jpg', 's.jpg', '-o', 'o.png']); print(sorted(m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, contextlib, io; from painterly.cli import build_parser, main; build_parser('stylize').parse_args("
+            "['stylize', 'c.jpg', 's.jpg', '-o', 'o.png'])\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): main(['--help'])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('gradio', 'matplotlib', 'onnx', 'onnxruntime', 'av', 'torchvision') or m.endswith('.train')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
