@@ -1,9 +1,10 @@
 """Shared pieces of every trainer: photo folders as random crops, atomic checkpoints with full
 resume, learning-rate schedules, mixed precision, torchrun/DDP, and the loop itself.
 
-A trainer (feed-forward styles, AdaIN/WCT decoders, CycleGAN) supplies a step function and
-the objects to checkpoint; `train_loop` runs the steps, records losses, saves every N steps
-and on Ctrl-C, and resumes from the step it stopped at. Batches are a pure function of
+A trainer (feed-forward styles, AdaIN/WCT decoders, CycleGAN) names its networks, optimisers,
+schedulers and other state and supplies a step function; `Trainer` restores them, runs the
+steps, records losses, saves every N steps, on Ctrl-C and on SIGTERM, and resumes from the step
+it stopped at (checkpoint files: `painterly.checkpoints`). Batches are a pure function of
 (seed, step, rank), so a resumed run sees exactly the crops an uninterrupted one would.
 """
 
