@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Optional
 
 from ..options import OptionError, check_fields, opt
@@ -38,9 +39,19 @@ def _run(r: Run, o: ModelOptions) -> Output:
 
 
 def models() -> list[ModelInfo]:
-    """The shipped trained styles (file names only: listing stays cheap)."""
+    """The shipped trained styles, with how each was made."""
     from ..feedforward.model import zoo_dir
-    return [ModelInfo(p.stem) for p in sorted(zoo_dir().glob("*.pt"))]
+    return [_info(str(p), p.stat().st_mtime) for p in sorted(zoo_dir().glob("*.pt"))]
+
+
+@lru_cache(maxsize=64)
+def _info(path: str, mtime: float) -> ModelInfo:
+    from ..feedforward import load_model
+    m = load_model(path)
+    meta = m.meta
+    return ModelInfo(Path(path).stem, f"style {meta.get('style', '?')}; {meta.get('steps', '?')} steps on "
+                             f"{meta.get('photos', '?')} photos, {meta.get('seconds', 0) / 60:.0f} min on "
+                             f"{meta.get('device', '?')}", meta)
 
 
 def _bench(device: str):
