@@ -1,29 +1,36 @@
-"""`painterly serve`: a FastAPI app with the HTTP API under /api and the Gradio page at /.
+"""`painterly serve`: a FastAPI app with the HTTP API under /api and the web page at /.
 
-Thin over the library: both front ends call `pipeline.run_stylize` through one bounded
-`JobQueue`; uploads are decoded from bytes with the same checks as files (type, size in
-bytes and pixels); results live in an `OutputStore` under random names and expire.
+Thin over the library: the page (static HTML/CSS/JS in `static/`) and scripts use the same JSON
+API. Every transfer goes through one bounded `JobQueue`; uploads are capped while they stream in,
+checked against the server's pixel limit from the header alone, and decoded off the event loop;
+results live in an `OutputStore` under random names, expire, and are removed at shutdown.
 """
 
 from __future__ import annotations
 
-import queue
+import asyncio
+import io
 import tempfile
-import threading
-from dataclasses import dataclass, field
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
-import gradio as gr
-from fastapi import FastAPI, File, Form, HTTPException, UploadFile
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as FormFile
 
-from .. import __version__, images, methods, options, pipeline
-from ..examples import CONTENT, STYLE, bundled
+from .. import __version__, images, pipeline
 from ..errors import InputError
-from .jobs import JobQueue, OutputStore, QueueFull
+from . import catalog
+from .jobs import Job, JobBook, JobQueue, OutputStore, QueueFull
+from .limits import BodyLimit
+
+STATIC = Path(__file__).parent / "static"
 
 
 @dataclass
@@ -37,219 +44,268 @@ class Settings:
     max_size: int = 1024                    # largest output long side
     max_steps: int = 1000
     output_ttl: float = 3600.0              # seconds a result stays downloadable
-    output_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="painterly-web-")))
+    output_dir: Optional[Path] = None       # default: a fresh /tmp/painterly-web-*, removed at shutdown
     device: str = "auto"
 
 
-def _check_params(s: Settings, size: int, steps: int) -> None:
+def _check_params(s: Settings, size: int, steps: Optional[int]) -> None:
     if not 16 <= size <= s.max_size:
         raise InputError(f"size must be between 16 and {s.max_size} px on this server, got {size}")
-    if not 1 <= steps <= s.max_steps:
+    if steps is not None and not 1 <= steps <= s.max_steps:
         raise InputError(f"steps must be between 1 and {s.max_steps} on this server, got {steps}")
 
 
-def web_methods() -> list[methods.Method]:
-    """The registered methods a browser can run: they need no model, or list models to pick."""
-    return [m for m in methods.all_methods() if m.can_run_in_browser()]
+def decode_upload(data: bytes, what: str, max_pixels: int) -> Image.Image:
+    """Decode an upload; the pixel limit is checked from the header, before any pixel is decoded,
+    and named as this server's limit (`painterly serve --max-megapixels`)."""
+    limit = f"this server accepts up to {max_pixels / 1e6:g} MP (painterly serve --max-megapixels): scale it down"
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except Image.DecompressionBombError:
+        raise InputError(f"{what} has far too many pixels; {limit}") from None
+    except Exception:  # not an image, truncated header...: decode_bytes words it
+        w = h = 0
+    if w * h > max_pixels:
+        raise InputError(f"{what} is too large ({w}x{h} = {w * h / 1e6:.0f} MP); {limit}")
+    return images.decode_bytes(data, what, max_pixels)
 
 
-def _method(name: str) -> methods.Method:
-    offered = {m.name: m for m in web_methods()}
-    if name not in offered:
-        raise InputError(f"unknown method '{name}': use one of {', '.join(offered)}")
-    return offered[name]
+def _run(s: Settings, content: Image.Image, style: Optional[Image.Image], method: str, size: int,
+         values: dict, preserve_colors: Optional[str], job: Optional[Job] = None) -> pipeline.StylizeResult:
+    """One stylisation (in a worker thread). `values` are the method's options as the page names them."""
+    opts = catalog.to_run_options(method, values)
+    _check_params(s, size, opts.get("steps"))
+    if method == "model" and not opts.get("model"):
+        raise InputError("pick a trained style for method model")
+    iterative = method == "gatys"
+    try:
+        res = pipeline.run_stylize(content, [] if style is None else [style], method=method, size=size,
+                                   preserve_colors=preserve_colors or None, device=s.device,
+                                   callback=job.on_step if job and iterative else None,
+                                   image_callback=job.on_image if job and iterative else None,
+                                   image_every=1 if job and iterative else 0, **opts)
+    except KeyboardInterrupt:    # a Stop before the method could keep anything
+        raise InputError("stopped before the first step: nothing to keep") from None
+    strength = float(values.get("strength", 1.0))
+    if method == "model" and strength < 1.0:
+        photo = images.resize(images.load_image(content), res.tensor.shape[-2:])
+        out = strength * res.tensor + (1 - strength) * photo
+        res.tensor, res.image = out, images.tensor_to_pil(out)
+    return res
 
 
-def _model_names(m: methods.Method) -> list[str]:
-    return [i.name for i in m.models()] if m.models else []
-
-
-def _run(s: Settings, jobs: JobQueue, content: Image.Image, style: Optional[Image.Image], size: int, steps: int,
-         strength: float, preserve_colors: Optional[str], seed: int, image_callback=None,
-         image_every: int = 0, callback=None, method: str = "gatys",
-         model: Optional[str] = None) -> pipeline.StylizeResult:
-    """One stylisation through the shared queue. `strength` is the pipeline's (0 = photo, 1 = full
-    style) for every method; `steps`, `seed` and `model` go to the methods whose options have them."""
-    _check_params(s, size, steps)
-    m = _method(method)
-    if m.needs_model and model not in _model_names(m):
-        raise InputError(f"unknown model '{model}' for {m.name}: use one of {', '.join(_model_names(m))}")
-    fields = set(m.options.__dataclass_fields__)
-    opts: dict[str, Any] = {k: v for k, v in (("steps", steps), ("seed", seed), ("model", model)) if k in fields}
-    with jobs.slot():
-        return pipeline.run_stylize(content, [style] if m.needs_style else [], method=m.name, size=size,
-                                    strength=strength, preserve_colors=preserve_colors or None, device=s.device,
-                                    callback=callback if m.iterative else None,
-                                    image_callback=image_callback if m.iterative else None,
-                                    image_every=image_every, **opts)
-
-
-def describe_methods() -> list[dict]:
-    """Each web-runnable method for a front end: titles, needs, supports, its options schema, models."""
-    return [{"name": m.name, "title": m.title, "paper": m.paper, "description": m.description,
-             "needs_style": m.needs_style, "needs_model": m.needs_model, "iterative": m.iterative,
-             "supports": sorted(m.supports), "options": options.schema(m.options), "models": _model_names(m)}
-            for m in web_methods()]
+def _methods_by_name(s: Settings) -> dict[str, dict]:
+    return {m["name"]: m for m in catalog.methods(s.max_steps)}
 
 
 def create_app(settings: Optional[Settings] = None):
-    """The ASGI app: API routes plus the Gradio page mounted at /."""
+    """The ASGI app: the JSON API under /api and the page at /."""
     s = settings or Settings()
+    owned = s.output_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="painterly-web-")) if owned else Path(s.output_dir)
     jobs = JobQueue(s.concurrency, s.max_waiting)
-    store = OutputStore(s.output_dir, s.output_ttl)
-    app = FastAPI(title="painterly", version=__version__,
+    book = JobBook(s.output_ttl)
+    store = OutputStore(folder, s.output_ttl, owned=owned)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        try:
+            yield
+        finally:            # stop what runs, then remove the results folder
+            for j in book.all():
+                j.stop.set()
+                if j.task and not j.task.done():
+                    j.task.cancel()
+            store.close()
+
+    app = FastAPI(title="painterly", version=__version__, lifespan=lifespan,
                   description="Neural style transfer over HTTP. POST two images to /api/stylize; "
-                              "fetch the result from the returned url before it expires.")
-    app.state.jobs, app.state.store, app.state.settings = jobs, store, s
+                              "fetch the result from the returned url before it expires. /api/jobs "
+                              "does the same in the background, with progress, a live preview and stop.")
+    app.state.jobs, app.state.store, app.state.settings, app.state.book = jobs, store, s, book
+    app.add_middleware(BodyLimit, max_bytes=2 * s.max_upload_bytes + 2**16,
+                       message=f"the upload is larger than {s.max_upload_bytes // 2**20} MB per image, "
+                               "this server's limit (painterly serve --max-upload-mb)")
 
     async def read_upload(f: UploadFile, what: str) -> Image.Image:
         data = await f.read(s.max_upload_bytes + 1)
         if len(data) > s.max_upload_bytes:
             raise HTTPException(413, f"{what} is larger than {s.max_upload_bytes // 2**20} MB")
         try:
-            return images.decode_bytes(data, what, s.max_pixels)
+            return await run_in_threadpool(decode_upload, data, what, s.max_pixels)
         except InputError as e:
-            raise HTTPException(422 if "too large" not in str(e) else 413, str(e)) from None
+            raise HTTPException(413 if "too large" in str(e) or "too many pixels" in str(e) else 422,
+                                str(e)) from None
+
+    async def prepare(content: UploadFile, style: Optional[UploadFile], method: str, model: str):
+        known = _methods_by_name(s)
+        if method not in pipeline.METHODS:
+            raise HTTPException(422, f"unknown method '{method}': use one of {', '.join(known)}")
+        if method == "model" and model not in catalog.model_names():
+            raise HTTPException(422, f"unknown model '{model}': use one of {', '.join(catalog.model_names())}")
+        needs_style = method not in pipeline.STYLE_FREE
+        if needs_style and style is None:
+            raise HTTPException(422, f"method {method} needs a style image")
+        c_img = await read_upload(content, "content image")
+        s_img = await read_upload(style, "style image") if needs_style else None
+        return c_img, s_img
+
+    def describe(res: pipeline.StylizeResult, method: str, name: str, download: str) -> dict:
+        return {"url": f"/api/outputs/{name}", "width": res.image.width, "height": res.image.height,
+                "seconds": res.info["seconds"], "method": method,
+                "encoder": res.info.get("encoder") or res.info.get("model"), "stopped": res.stopped,
+                "expires_in": s.output_ttl, "download_name": download}
 
     @app.get("/api/health")
-    def health() -> dict:
+    async def health() -> dict:
         """Liveness and load: jobs running and waiting."""
         return {"status": "ok", "version": __version__, "running": jobs.running, "waiting": jobs.waiting}
 
     @app.get("/api/methods")
     def methods() -> dict:
-        """The methods this server can run (each with its options schema: names, types, defaults, help,
-        choices, min/max), the options every method shares, and the server's limits."""
-        described = describe_methods()
-        return {"methods": [d["name"] for d in described], "details": described,
-                "common": options.schema(pipeline.TransferOptions),
-                "models": sorted({n for d in described for n in d["models"]}), "max_size": s.max_size,
-                "max_steps": s.max_steps, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}
+        """The methods this server can run (with each one's options schema) and its limits."""
+        return {"methods": list(pipeline.METHODS), "models": catalog.model_names(), "max_size": s.max_size,
+                "max_steps": s.max_steps, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels,
+                "catalog": catalog.methods(s.max_steps), "common": catalog.common_options(s.max_size)}
+
+    @app.get("/api/examples")
+    def examples() -> dict:
+        """The gallery: example photos and paintings, and the trained styles."""
+        return catalog.examples()
+
+    @app.get("/api/examples/{file}", response_class=FileResponse)
+    def example(file: str):
+        p = catalog.example_path(file)
+        if p is None:
+            raise HTTPException(404, "no such example")
+        return FileResponse(p, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
     @app.post("/api/stylize")
     async def stylize(content: UploadFile = File(..., description="the photo"),
                       style: Optional[UploadFile] = File(None, description="the painting (not for method model)"),
                       method: str = Form("gatys"), size: int = Form(256), steps: int = Form(100),
-                      strength: float = Form(1.0, ge=0.0, le=1.0, description="0 = the photo, 1 = full style"),
-                      preserve_colors: str = Form(""), seed: int = Form(0),
-                      model: str = Form("", description="a trained model (methods that take one)")) -> dict:
+                      strength: float = Form(0.5, ge=0.0, le=1.0), preserve_colors: str = Form(""),
+                      seed: int = Form(0, ge=0, lt=2**63), model: str = Form("", description="a trained style (method model)")
+                      ) -> dict:
         """Stylise `content` with `style` (or a trained `model`); returns the result's url, size,
-        time and stop reason. GET /api/methods lists the methods and their options."""
+        time and stop reason. `strength`: β for gatys (0.5 = balanced), α for adain/wct."""
+        c_img, s_img = await prepare(content, style, method, model)
+        values = {"steps": steps, "strength": strength, "seed": seed, "model": model or None}
         try:
-            m = _method(method)
-        except InputError as e:
-            raise HTTPException(422, str(e)) from None
-        if m.needs_model and model not in _model_names(m):
-            raise HTTPException(422, f"unknown model '{model}': use one of {', '.join(_model_names(m))}")
-        if m.needs_style and style is None:
-            raise HTTPException(422, f"method {method} needs a style image")
-        c_img = await read_upload(content, "content image")
-        s_img = await read_upload(style, "style image") if m.needs_style else None
-        try:
-            res = await run_in_threadpool(_run, s, jobs, c_img, s_img, size, steps, strength,
-                                          preserve_colors or None, seed, None, 0, None, method, model or None)
+            async with jobs.slot():
+                res = await run_in_threadpool(_run, s, c_img, s_img, method, size, values, preserve_colors)
         except QueueFull as e:
             raise HTTPException(503, str(e), headers={"Retry-After": "5"}) from None
         except InputError as e:
             raise HTTPException(422, str(e)) from None
-        name = store.put(res.image)
-        return {"url": f"/api/outputs/{name}", "width": res.image.width, "height": res.image.height,
-                "seconds": res.info["seconds"], "method": method,
-                "encoder": res.info.get("encoder") or res.info.get("model"), "stopped": res.stopped,
-                "expires_in": s.output_ttl}
+        download = catalog.download_name(content.filename or "", model if method == "model" else
+                                         (style.filename if style else ""), method)
+        return describe(res, method, store.put(res.image), download)
+
+    @app.post("/api/jobs", status_code=202)
+    async def submit(request: Request) -> dict:
+        """Start a transfer in the background (the page's way): multipart with `content`, `style`
+        (unless the method needs none), `method`, `size`, `preserve_colors` and the method's own
+        options by name (see /api/methods). Poll /api/jobs/{id}; POST /api/jobs/{id}/stop to stop."""
+        form = await request.form(max_files=2, max_fields=32)
+        method = str(form.get("method") or "")
+        spec = _methods_by_name(s).get(method)
+        if spec is None:
+            raise HTTPException(422, f"unknown method '{method}': use one of {', '.join(_methods_by_name(s))}")
+        content, style = form.get("content"), form.get("style")
+        if not isinstance(content, FormFile):
+            raise HTTPException(422, "no photo was sent (field content)")
+        values: dict[str, Any] = {}
+        for o in spec["options"]:
+            v = form.get(o["name"])
+            values[o["name"]] = o["default"] if v in (None, "") else v
+        try:
+            for o in spec["options"]:
+                if o["type"] in ("int", "float"):
+                    values[o["name"]] = (int if o["type"] == "int" else float)(values[o["name"]])
+                    if not o["min"] <= values[o["name"]] <= o["max"]:
+                        raise ValueError(f"{o['label'].lower()} must be between {o['min']} and {o['max']}")
+            size = int(form.get("size") or 512)
+        except (TypeError, ValueError) as e:
+            raise HTTPException(422, str(e) if "between" in str(e) else "a setting is not a number") from None
+        preserve = str(form.get("preserve_colors") or "")
+        c_img, s_img = await prepare(content, style if isinstance(style, FormFile) else None, method,
+                                     str(values.get("model") or ""))
+        job = book.new(int(values.get("steps", 0)) if spec["iterative"] else 0)
+        try:
+            job.ticket = jobs.enter()
+        except QueueFull as e:
+            job.state, job.error = "failed", str(e)
+            raise HTTPException(503, str(e), headers={"Retry-After": "5"}) from None
+        style_name = str(values.get("model")) if method == "model" else getattr(style, "filename", "")
+        download = catalog.download_name(content.filename or "", style_name or "", method)
+
+        async def work() -> None:
+            try:
+                await jobs.wait(job.ticket)
+            except asyncio.CancelledError:
+                job.state = "cancelled"
+                return
+            job.ticket = None
+            try:
+                job.state, job.started = "running", time.perf_counter()
+                res = await run_in_threadpool(_run, s, c_img, s_img, method, size, values, preserve, job)
+                job.result = describe(res, method, store.put(res.image), download)
+                job.state = "done"
+            except InputError as e:
+                job.state, job.error = "failed", str(e)
+            except Exception as e:  # noqa: BLE001 (reported to the page in plain words, logged by the server)
+                job.state, job.error = "failed", f"the transfer failed unexpectedly ({type(e).__name__})"
+                raise
+            finally:
+                job.finished = time.perf_counter()
+                jobs.release()
+
+        job.task = asyncio.create_task(work())
+        return job.status(jobs)
+
+    def find(job_id: str) -> Job:
+        job = book.get(job_id)
+        if job is None:
+            raise HTTPException(404, "no such job (it may have expired)")
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    async def job_status(job_id: str) -> dict:
+        """State (waiting, running, done, failed, cancelled), place in the queue, step, ETA,
+        the latest preview's url and, when done, the result as /api/stylize returns it."""
+        return find(job_id).status(jobs)
+
+    @app.get("/api/jobs/{job_id}/preview")
+    async def job_preview(job_id: str) -> Response:
+        """The latest intermediate image (JPEG) of an iterative method."""
+        job = find(job_id)
+        if job.preview is None:
+            raise HTTPException(404, "no preview yet")
+        return Response(job.preview, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    @app.post("/api/jobs/{job_id}/stop")
+    async def job_stop(job_id: str) -> dict:
+        """Stop a job: a waiting one is cancelled; a running iterative one stops at the next step
+        and keeps its best image so far (as Ctrl-C does)."""
+        job = find(job_id)
+        job.stop.set()
+        if job.state == "waiting" and job.task:
+            job.task.cancel()
+            await asyncio.sleep(0)
+        return job.status(jobs)
 
     @app.get("/api/outputs/{name}", response_class=FileResponse)
-    def output(name: str):
-        """A result image, until it expires."""
+    def output(name: str, filename: str = ""):
+        """A result image, until it expires; `filename` names the download."""
         p = store.path(name)
         if p is None:
             raise HTTPException(404, "no such result (it may have expired)")
-        return FileResponse(p, media_type="image/png")
+        headers = {}
+        if filename:
+            headers["Content-Disposition"] = f'attachment; filename="{catalog.safe_filename(filename)}"'
+        return FileResponse(p, media_type="image/png", headers=headers)
 
-    blocks = build_page(s, jobs, store)
-    return gr.mount_gradio_app(app, blocks, path="/", max_file_size=s.max_upload_bytes, footer_links=["api"])
-
-
-def _model_choices(name: str):
-    names = _model_names(_method(name))
-    return gr.update(choices=names, value=names[0] if names else None)
-
-
-def build_page(s: Settings, jobs: JobQueue, store: OutputStore):
-    """The Gradio page: two images in, settings, live intermediate results, a downloadable PNG."""
-
-    def go(content, style, method, model, size, steps, strength, preserve, seed,
-           progress=gr.Progress()) -> Iterator[tuple]:  # noqa: B008 (Gradio's idiom)
-        if content is None or (style is None and _method(method).needs_style):
-            raise gr.Error("Upload (or pick) both a photo and a painting first.")
-        for img, what in ((content, "photo"), (style, "painting")):
-            if img is not None and img.width * img.height > s.max_pixels:
-                raise gr.Error(f"The {what} is {img.width}x{img.height}; this server accepts up to "
-                               f"{s.max_pixels / 1e6:.0f} MP.")
-        updates: queue.Queue = queue.Queue()
-        every = max(1, int(steps) // 10)
-        outcome: dict = {}
-
-        def work() -> None:
-            try:
-                outcome["res"] = _run(s, jobs, content, style, int(size), int(steps), float(strength),
-                                      None if preserve == "off" else preserve, int(seed),
-                                      image_callback=lambda k, t: updates.put(("image", k, t)),
-                                      image_every=every, callback=lambda k, l: updates.put(("step", k, l)),
-                                      method=method, model=model)
-            except Exception as e:  # reported to the page below
-                outcome["error"] = e
-            finally:
-                updates.put(("done", None, None))
-
-        threading.Thread(target=work, daemon=True).start()
-        status = "waiting for a free slot…"
-        yield None, None, status
-        while True:
-            kind, k, payload = updates.get()
-            if kind == "done":
-                break
-            if kind == "step":
-                status = f"step {k}/{int(steps)} · loss {payload['total']:.3g}"
-                progress((k, int(steps)), desc="stylizing", unit="steps")
-            else:
-                yield images.tensor_to_pil(payload), None, status
-        if "error" in outcome:
-            e = outcome["error"]
-            raise gr.Error(str(e) if isinstance(e, (InputError, QueueFull)) else f"failed: {type(e).__name__}: {e}")
-        res = outcome["res"]
-        path = str(store.folder / store.put(res.image))
-        what = res.info.get("encoder") or res.info.get("model") or method
-        done = f"done in {res.info['seconds']:.2f} s ({res.image.width}x{res.image.height}, {method}, {what})"
-        if res.stopped:
-            done += f" — {res.stopped}"
-        yield res.image, path, done
-
-    ttl = max(60, int(s.output_ttl))
-    with gr.Blocks(title="painterly", analytics_enabled=False, delete_cache=(ttl, ttl)) as page:
-        gr.Markdown("# painterly\nRepaint a photo in the style of a painting. Upload both, or pick the example.")
-        with gr.Row():
-            content = gr.Image(type="pil", label="Photo", sources=["upload", "clipboard"], elem_id="content")
-            style = gr.Image(type="pil", label="Painting", sources=["upload", "clipboard"], elem_id="style")
-            result = gr.Image(type="pil", label="Result", interactive=False, format="png", elem_id="result")
-        gr.Examples([[str(bundled(CONTENT)), str(bundled(STYLE))]], inputs=[content, style])
-        with gr.Row():
-            offered = web_methods()
-            method = gr.Dropdown([(m.title, m.name) for m in offered], value=offered[0].name, label="Method",
-                                 info="; ".join(f"{m.title} — {m.paper}" for m in offered), elem_id="method")
-            model = gr.Dropdown([], value=None, label="Trained model (methods that take one)", elem_id="model")
-            method.change(_model_choices, method, model)
-            size = gr.Slider(32, s.max_size, value=min(256, s.max_size), step=16, label="Output size (long side, px)")
-            steps = gr.Slider(10, s.max_steps, value=100, step=10, label="Iterations")
-        with gr.Row():
-            strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Style strength",
-                                 info="0 = the photo, 1 = full style (every method)")
-            preserve = gr.Radio(["off", "luminance", "match"], value="off", label="Keep the photo's colours")
-            seed = gr.Number(0, precision=0, label="Seed")
-        run = gr.Button("Stylize", variant="primary", elem_id="run")
-        status = gr.Markdown(elem_id="status")
-        download = gr.File(label="Download PNG", elem_id="download")
-        run.click(go, [content, style, method, model, size, steps, strength, preserve, seed],
-                  [result, download, status])
-    page.queue(default_concurrency_limit=s.concurrency, max_size=s.max_waiting)
-    return page
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
+    return app

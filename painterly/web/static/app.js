@@ -1,0 +1,427 @@
+// painterly's page: a thin client of the JSON API (/api/methods, /api/examples, /api/jobs).
+// The method cards and their controls are generated from /api/methods, so a method added to the
+// server appears here with its own controls.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  server: null,          // /api/methods
+  methods: [],           // catalog entries
+  method: null,          // the selected entry
+  values: {},            // per method name: {option: value}
+  common: {},            // size, preserve_colors
+  photo: null,           // {blob, name, url, width, height}
+  painting: null,        // {blob, name, url} | {trained: id, title, url}
+  job: null,             // id of the running job
+  history: [],
+  shown: null,           // the history entry in the viewer
+};
+
+// ---------- words ----------
+function plain(msg) {
+  // Server messages name "content image" / "style image"; the page calls them photo / painting.
+  return String(msg || "Something went wrong.").replace(/content image/g, "photo").replace(/style image/g, "painting")
+    .replace(/^./, (c) => c.toUpperCase());
+}
+function seconds(s) {
+  if (s == null) return "";
+  if (s < 1.5) return "about a second";
+  if (s < 90) return `about ${Math.round(s)} s`;
+  return `about ${Math.round(s / 60)} min`;
+}
+
+// ---------- uploads ----------
+const READABLE = "That file isn't a picture this page can read. Use a JPEG, PNG or WebP image.";
+
+async function prepareImage(file, what) {
+  // Decode in the browser: a fake or broken file is caught here, in plain words; an oversized
+  // one is scaled down (the result is at most max_size px, so nothing is lost) with a note.
+  if (!file.type.startsWith("image/") && !/\.(jpe?g|png|webp|gif|bmp|tiff?)$/i.test(file.name)) {
+    throw new Error(READABLE);
+  }
+  let bmp;
+  try { bmp = await createImageBitmap(file); } catch (e) { throw new Error(READABLE); }
+  const s = state.server;
+  const w = bmp.width, h = bmp.height;
+  if (w < 16 || h < 16) { bmp.close(); throw new Error(`That ${what} is only ${w}×${h} pixels; use one at least 16 pixels on each side.`); }
+  const limit = s.max_size;
+  const tooBig = Math.max(w, h) > limit || w * h > s.max_pixels || file.size > s.max_upload_bytes;
+  const okType = /^image\/(jpeg|png|webp)$/.test(file.type);
+  if (!tooBig && okType) { bmp.close(); return { blob: file, name: file.name, width: w, height: h, note: "" }; }
+  const k = Math.min(1, limit / Math.max(w, h));
+  const cw = Math.max(1, Math.round(w * k)), ch = Math.max(1, Math.round(h * k));
+  const canvas = document.createElement("canvas");
+  canvas.width = cw; canvas.height = ch;
+  const g = canvas.getContext("2d");
+  g.fillStyle = "#fff"; g.fillRect(0, 0, cw, ch);
+  g.imageSmoothingQuality = "high";
+  g.drawImage(bmp, 0, 0, cw, ch);
+  bmp.close();
+  const blob = await new Promise((ok) => canvas.toBlob(ok, "image/jpeg", 0.92));
+  const note = tooBig ? `Scaled down from ${w}×${h} to ${cw}×${ch}: results are at most ${limit} px, so nothing is lost.` : "";
+  return { blob, name: file.name.replace(/\.[^.]*$/, "") + ".jpg", width: cw, height: ch, note };
+}
+
+function setPhoto(p) {
+  // Earlier photos stay alive: the history compares each result with its own photo.
+  state.photo = p;
+  const img = $("content-img");
+  img.src = p.url; img.hidden = false;
+  $("content-drop").classList.add("filled");
+  $("content-note").textContent = p.note || "";
+  $("content-error").textContent = "";
+  $("run-error").textContent = "";
+  markPressed("photo-examples", p.example);
+}
+
+function setPainting(p) {
+  state.painting = p;
+  const img = $("style-img"), tile = $("style-tile");
+  $("style-error").textContent = "";
+  $("run-error").textContent = "";
+  $("style-note").textContent = p.note || "";
+  if (p.url) { img.src = p.url; img.hidden = false; } else img.hidden = true;
+  tile.hidden = !!p.url || !p.trained;
+  tile.textContent = p.trained ? p.title : "";
+  $("style-drop").classList.add("filled");
+  markPressed("gallery", p.trained ? "trained:" + p.trained : p.example);
+  if (p.trained) {
+    const m = state.methods.find((m) => m.name === "model" || (!m.needs_style && m.options.some((o) => o.name === "model" && (o.choices || []).includes(p.trained))));
+    if (m) { state.values[m.name] = { ...(state.values[m.name] || {}), model: p.trained }; selectMethod(m.name); }
+    $("style-note").textContent = "A trained style: no painting needed, and it is instant.";
+  } else if (state.method && !state.method.needs_style) {
+    const first = state.methods.find((m) => m.needs_style && !m.iterative) || state.methods.find((m) => m.needs_style);
+    if (first) selectMethod(first.name);
+  }
+}
+
+async function onFile(which, file) {
+  if (!file) return;
+  const what = which === "content" ? "photo" : "painting";
+  const err = $(which + "-error");
+  err.textContent = "";
+  try {
+    const p = await prepareImage(file, what);
+    p.url = URL.createObjectURL(p.blob); p.own = true;
+    if (which === "content") setPhoto(p); else setPainting(p);
+  } catch (e) {
+    err.textContent = plain(e.message);
+    if (which === "content") { state.photo = null; $("content-img").hidden = true; $("content-drop").classList.remove("filled"); $("content-note").textContent = ""; }
+    else { state.painting = null; $("style-img").hidden = true; $("style-tile").hidden = true; $("style-drop").classList.remove("filled"); $("style-note").textContent = ""; }
+  }
+}
+
+function wireDrop(which) {
+  const drop = $(which + "-drop"), input = $(which + "-file");
+  input.addEventListener("change", () => { onFile(which, input.files[0]); input.value = ""; });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); onFile(which, e.dataTransfer.files[0]); });
+  drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+}
+
+async function exampleBlob(url, file) {
+  const r = await fetch(url);
+  const blob = await r.blob();
+  return { blob, name: file, url: URL.createObjectURL(blob), own: true };
+}
+
+// ---------- gallery ----------
+function markPressed(containerId, id) {
+  for (const b of $(containerId).querySelectorAll(".thumb")) b.setAttribute("aria-pressed", String(b.dataset.id === id));
+}
+
+function thumb(item, id, extraClass) {
+  const b = document.createElement("button");
+  b.type = "button"; b.className = "thumb " + (extraClass || ""); b.dataset.id = id;
+  b.title = item.credit ? `${item.title} — ${item.credit}` : item.title;
+  b.setAttribute("aria-pressed", "false");
+  if (item.url) { const i = document.createElement("img"); i.src = item.url; i.alt = item.title; i.loading = "lazy"; b.append(i); }
+  else { const s = document.createElement("span"); s.className = "swatch"; s.textContent = item.title; b.append(s); }
+  const t = document.createElement("span"); t.textContent = item.title; b.append(t);
+  return b;
+}
+
+function buildGallery(ex) {
+  for (const p of ex.photos) {
+    const b = thumb(p, p.id);
+    b.addEventListener("click", async () => {
+      const x = await exampleBlob(p.url, p.id + ".jpg");
+      setPhoto({ ...x, example: p.id, note: "" });
+    });
+    $("photo-examples").append(b);
+  }
+  const gallery = $("gallery");
+  const trainedMethod = state.methods.some((m) => !m.needs_style);
+  if (trainedMethod) {
+    for (const s of ex.styles) {
+      const b = thumb({ title: s.title, url: s.url }, "trained:" + s.id, "trained");
+      b.title = `${s.title}: a trained style, instant`;
+      b.addEventListener("click", () => setPainting({ trained: s.id, title: s.title, url: s.url, note: "" }));
+      gallery.append(b);
+    }
+  }
+  for (const p of ex.paintings) {
+    const b = thumb(p, p.id);
+    b.addEventListener("click", async () => {
+      const x = await exampleBlob(p.url, p.id + ".jpg");
+      setPainting({ ...x, example: p.id, note: "" });
+    });
+    gallery.append(b);
+  }
+  $("credits").textContent = [...ex.photos, ...ex.paintings].map((p) => `${p.title} (${p.credit})`).join("; ");
+}
+
+// ---------- methods and controls (generated from /api/methods) ----------
+function buildMethods() {
+  const box = $("methods");
+  box.textContent = "";
+  for (const m of state.methods) {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "method"; b.dataset.name = m.name;
+    b.setAttribute("role", "radio"); b.setAttribute("aria-checked", "false");
+    const t = document.createElement("b"); t.textContent = m.title;
+    const s = document.createElement("span"); s.className = "summary"; s.textContent = m.summary || "";
+    const p = document.createElement("span"); p.className = "paper"; p.textContent = m.paper || m.name;
+    b.append(t, s, p);
+    b.addEventListener("click", () => selectMethod(m.name));
+    box.append(b);
+  }
+}
+
+function control(o, values) {
+  const wrap = document.createElement("div"); wrap.className = "control"; wrap.dataset.option = o.name;
+  const id = "opt-" + o.name;
+  const label = document.createElement("label"); label.htmlFor = id;
+  const name = document.createElement("span"); name.textContent = o.label || o.name;
+  label.append(name);
+  let input;
+  const v = values[o.name] ?? o.default;
+  if (o.type === "choice") {
+    input = document.createElement("select");
+    for (const c of o.choices || []) {
+      const opt = document.createElement("option"); opt.value = c;
+      opt.textContent = (o.labels && o.labels[c]) || String(c).replace(/[_-]/g, " ");
+      input.append(opt);
+    }
+    input.value = v ?? "";
+  } else if (o.type === "bool") {
+    input = document.createElement("input"); input.type = "checkbox"; input.checked = !!v;
+  } else if (o.min != null && o.max != null && (o.max - o.min) / (o.step || 1) <= 2000) {
+    input = document.createElement("input"); input.type = "range";
+    input.min = o.min; input.max = o.max; input.step = o.step || (o.type === "int" ? 1 : 0.01); input.value = v;
+    const out = document.createElement("output"); out.textContent = v; label.append(out);
+    input.addEventListener("input", () => { out.textContent = input.value; });
+  } else {
+    input = document.createElement("input"); input.type = "number";
+    if (o.min != null) input.min = o.min;
+    if (o.max != null) input.max = o.max;
+    input.step = o.step || (o.type === "int" ? 1 : "any"); input.value = v;
+  }
+  input.id = id;
+  input.addEventListener("change", () => { values[o.name] = o.type === "bool" ? input.checked : input.value; });
+  input.addEventListener("input", () => { values[o.name] = o.type === "bool" ? input.checked : input.value; });
+  values[o.name] = v;
+  wrap.append(label, input);
+  if (o.help) { const h = document.createElement("p"); h.className = "help"; h.textContent = o.help; wrap.append(h); }
+  return wrap;
+}
+
+function selectMethod(name) {
+  const m = state.methods.find((x) => x.name === name) || state.methods[0];
+  state.method = m;
+  for (const b of $("methods").children) b.setAttribute("aria-checked", String(b.dataset.name === m.name));
+  const values = (state.values[m.name] = state.values[m.name] || {});
+  const main = $("controls"), more = $("more-controls");
+  main.textContent = ""; more.textContent = "";
+  for (const o of m.options) (o.advanced ? more : main).append(control(o, values));
+  for (const o of state.server.common) more.append(control(o, state.common));
+  $("style-drop").classList.toggle("off", !m.needs_style);
+  if (!m.needs_style && state.painting && !state.painting.trained) {
+    $("style-note").textContent = "This method uses its own trained style: the painting is not used.";
+  } else if (m.needs_style && state.painting && state.painting.trained) {
+    state.painting = null; $("style-img").hidden = true; $("style-tile").hidden = true;
+    $("style-drop").classList.remove("filled"); $("style-note").textContent = ""; markPressed("gallery", "");
+  }
+  $("run").textContent = m.iterative ? "Start painting" : "Paint it";
+}
+
+// ---------- running ----------
+function showProgress(text, fraction, canStop) {
+  $("progress").hidden = false;
+  $("status").textContent = text;
+  const bar = $("bar");
+  bar.classList.toggle("indeterminate", fraction == null);
+  $("bar-fill").style.width = fraction == null ? "" : `${Math.round(fraction * 100)}%`;
+  $("stop").hidden = !canStop;
+}
+
+function inView(el) {
+  const r = el.getBoundingClientRect();
+  return r.top >= 0 && r.bottom <= window.innerHeight;
+}
+
+function bringOutputIntoView() {
+  const stage = $("stage");
+  if (!inView(stage)) stage.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function showLive(url) {
+  const viewer = $("viewer");
+  $("empty").hidden = true; viewer.hidden = false;
+  viewer.classList.add("live");
+  const w = state.photo.width, h = state.photo.height;
+  if (w && h) viewer.style.setProperty("--ar", (w / h).toFixed(4));
+  const pv = $("preview");
+  pv.hidden = false;
+  if (url) pv.src = url; else pv.src = state.photo.url;
+  pv.style.opacity = url ? "1" : "0.35";
+}
+
+function showResult(entry) {
+  state.shown = entry;
+  const viewer = $("viewer");
+  $("empty").hidden = true; viewer.hidden = false;
+  viewer.classList.remove("live");
+  $("preview").hidden = true;
+  viewer.style.setProperty("--ar", (entry.width / entry.height).toFixed(4));
+  $("result").src = entry.url;
+  $("before").src = entry.photoUrl;
+  const a = $("download");
+  a.href = `${entry.url}?filename=${encodeURIComponent(entry.download.replace(/\.png$/, ""))}`;
+  a.setAttribute("download", entry.download);
+  a.textContent = `Download ${entry.download}`;
+  $("result-info").textContent = entry.info;
+  $("actions").hidden = false;
+  for (const b of $("strip").children) b.setAttribute("aria-current", String(b.dataset.url === entry.url));
+}
+
+function addHistory(entry) {
+  state.history.unshift(entry);
+  const b = document.createElement("button");
+  b.type = "button"; b.dataset.url = entry.url; b.title = entry.download;
+  const i = document.createElement("img"); i.src = entry.url; i.alt = entry.download;
+  b.append(i);
+  b.addEventListener("click", () => showResult(entry));
+  $("strip").prepend(b);
+  $("history").hidden = false;
+}
+
+async function run() {
+  const m = state.method;
+  $("run-error").textContent = ""; $("job-error").textContent = "";
+  if (!state.photo) { $("run-error").textContent = "Choose a photo first (or click an example under it)."; return; }
+  if (m.needs_style && (!state.painting || state.painting.trained)) {
+    $("run-error").textContent = "Choose a painting first (or click one in the gallery).";
+    return;
+  }
+  const fd = new FormData();
+  fd.append("method", m.name);
+  fd.append("content", state.photo.blob, state.photo.name);
+  if (m.needs_style) fd.append("style", state.painting.blob, state.painting.name);
+  for (const [k, v] of Object.entries(state.values[m.name] || {})) fd.append(k, v);
+  for (const [k, v] of Object.entries(state.common)) fd.append(k, v);
+  $("run").disabled = true;
+  showLive(null);
+  showProgress("Sending…", null, false);
+  bringOutputIntoView();
+  let job;
+  try {
+    const r = await fetch("/api/jobs", { method: "POST", body: fd });
+    job = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(typeof job.detail === "string" ? job.detail : "The server refused the request.");
+  } catch (e) {
+    return finish(plain(e.message));
+  }
+  state.job = job.id;
+  const photoUrl = state.photo.url;
+  const label = m.title;
+  poll(job, m, photoUrl, label);
+}
+
+async function poll(job, m, photoUrl, label) {
+  for (;;) {
+    const st = job;
+    if (st.state === "waiting") {
+      showProgress(st.position > 1 ? `Waiting for the server: ${st.position - 1} ahead of you…` : "Waiting for the server…", null, true);
+    } else if (st.state === "running") {
+      if (st.steps) {
+        const eta = st.eta != null ? ` · ${seconds(st.eta)} left` : "";
+        showProgress(`Step ${st.step} of ${st.steps}${eta}`, st.step / st.steps, true);
+      } else showProgress("Painting…", null, false);
+      if (st.preview) showLive(st.preview);
+    } else if (st.state === "done") {
+      const r = st.result;
+      const stopped = r.stopped ? (r.stopped === "interrupted" ? `Stopped at step ${st.step} of ${st.steps}: kept the best image so far.` : plain(r.stopped)) : "";
+      const entry = { url: r.url, width: r.width, height: r.height, download: r.download_name, photoUrl,
+                      info: `${label} · ${r.width}×${r.height} · ${r.seconds < 1 ? r.seconds.toFixed(2) : r.seconds.toFixed(1)} s` };
+      addHistory(entry);
+      showResult(entry);
+      return finish(null, stopped || "Done. Drag across the picture to compare with your photo.");
+    } else if (st.state === "cancelled") {
+      return finish(null, "Cancelled before it started.");
+    } else if (st.state === "failed") {
+      return finish(plain(st.error));
+    }
+    await new Promise((ok) => setTimeout(ok, st.state === "running" && st.steps ? 400 : 250));
+    try {
+      const r = await fetch(`/api/jobs/${job.id}`);
+      if (!r.ok) return finish("The server lost this job (it may have restarted). Please try again.");
+      job = await r.json();
+    } catch (e) {
+      return finish("The server can't be reached. Check the connection and try again.");
+    }
+  }
+}
+
+function finish(error, message) {
+  state.job = null;
+  $("run").disabled = false;
+  $("stop").hidden = true;
+  $("stop").disabled = false;
+  if (error) {
+    $("progress").hidden = true;
+    $("job-error").textContent = error;
+    if (state.shown) showResult(state.shown); else { $("viewer").hidden = true; $("empty").hidden = false; }
+  } else {
+    $("bar").classList.remove("indeterminate");
+    $("bar-fill").style.width = "100%";
+    $("status").textContent = message || "";
+  }
+}
+
+async function stop() {
+  if (!state.job) return;
+  $("stop").disabled = true;
+  $("status").textContent = "Stopping: keeping the best image so far…";
+  try { await fetch(`/api/jobs/${state.job}/stop`, { method: "POST" }); } catch (e) { /* the poll reports */ }
+}
+
+// ---------- compare slider ----------
+function wireCompare() {
+  const split = $("split"), viewer = $("viewer");
+  const set = () => viewer.style.setProperty("--split", `${split.value}%`);
+  split.addEventListener("input", set);
+  set();
+}
+
+// ---------- start ----------
+async function start() {
+  wireDrop("content"); wireDrop("style"); wireCompare();
+  $("run").addEventListener("click", run);
+  $("stop").addEventListener("click", stop);
+  try {
+    const [methods, examples] = await Promise.all([fetch("/api/methods").then((r) => r.json()),
+                                                   fetch("/api/examples").then((r) => r.json())]);
+    state.server = methods;
+    state.methods = methods.catalog;
+    buildMethods();
+    const first = state.methods.find((m) => m.needs_style && !m.iterative) || state.methods[0];
+    selectMethod(first.name);
+    buildGallery(examples);
+    document.body.dataset.ready = "1";
+  } catch (e) {
+    $("run-error").textContent = "The server can't be reached. Reload the page to try again.";
+  }
+}
+start();
