@@ -420,3 +420,111 @@ def test_methods_carry_the_schema_the_page_builds_its_controls_from(tmp_path):
     assert client.get("/api/examples/..%2Fweb%2Fapp.py").status_code == 404
     page = client.get("/")
     assert page.status_code == 200 and "app.js" in page.text
+
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
+                 if p and os.path.exists(p)), None)
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+def _visible_in_viewport(page, selector: str) -> bool:
+    return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+        return r.width > 100 && r.height > 60 && r.top >= 0 && r.bottom <= innerHeight + 1; }""", selector)
+
+
+def _set(page, selector: str, value) -> None:
+    page.eval_on_selector(selector, "(e, v) => { e.value = v; e.dispatchEvent(new Event('input')); }", value)
+
+
+def _natural_width(page, selector: str) -> int:
+    return page.evaluate("(sel) => document.querySelector(sel).naturalWidth", selector)
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="headless Chromium not installed (CI installs Debian's chromium)")
+def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_path):
+    """Desktop and phone: pick a photo and a painting, paint (one pass), watch a short Gatys run and
+    stop it, compare, download; a fake image gets a plain message. Saves the README screenshots."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    base = live_server(max_size=256, max_steps=400)
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            # --- desktop ---
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/")
+            page.wait_for_selector("body[data-ready='1']", timeout=30000)
+            page.set_input_files("#content-file", str(fake))
+            page.wait_for_selector("#content-error:not(:empty)")
+            msg = page.inner_text("#content-error")
+            assert "isn't a picture" in msg and "/" not in msg and "Error" not in msg
+            page.set_input_files("#content-file", str(content_path))
+            page.wait_for_selector("#content-img:not([hidden])")
+            assert page.inner_text("#content-error") == ""
+            page.set_input_files("#style-file", str(style_path))
+            page.wait_for_selector("#style-img:not([hidden])")
+            assert page.get_attribute(".method[aria-checked=true]", "data-name") == "adain"   # the one-pass default
+            # Gatys: live preview with step and ETA, then Stop keeps the best image so far
+            page.click(".method[data-name=gatys]")
+            assert page.is_visible("#opt-steps") and not page.is_visible("#opt-model")
+            _set(page, "#opt-steps", 400)
+            _set(page, "#opt-size", 128)               # under "More settings": small keeps the test quick
+            page.click("#run")
+            page.wait_for_function("document.querySelector('#status').textContent.includes('left')", timeout=60000)
+            page.wait_for_selector("#preview:not([hidden])[src^='/api/jobs/']", timeout=60000)
+            page.wait_for_function("+(/Step (\\d+)/.exec(document.querySelector('#status').textContent) || [0, 0])[1] >= 6",
+                                   timeout=60000)
+            assert _visible_in_viewport(page, "#preview") and page.is_visible("#stop")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "web_live.png"))
+            status = page.inner_text("#status")
+            assert status.startswith("Step ") and " of 400" in status
+            page.click("#stop")
+            page.wait_for_function("document.querySelector('#status').textContent.startsWith('Stopped at step')",
+                                   timeout=60000)
+            assert "kept the best image" in page.inner_text("#status")
+            assert _visible_in_viewport(page, "#result") and page.is_hidden("#preview")
+            # one pass: the default method, controls generated from the schema
+            page.click(".method[data-name=adain]")
+            _set(page, "#opt-size", 256)
+            assert page.is_visible("#opt-strength") and not page.is_visible("#opt-steps")
+            page.click("#run")
+            page.wait_for_selector("#actions:not([hidden])", timeout=60000)
+            assert _visible_in_viewport(page, "#result") and _natural_width(page, "#result") == 256
+            assert "tubingen_starry-night_adain.png" == page.get_attribute("#download", "download")
+            assert page.locator("#strip button").count() == 2
+            _set(page, "#split", 35)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "web.png"))
+            # a trained style from the gallery: one click, no painting needed
+            page.click("#gallery .thumb.trained >> nth=0")
+            assert page.get_attribute(".method[aria-checked=true]", "data-name") == "model"
+            assert page.is_visible("#opt-model") and page.input_value("#opt-strength") == "1"
+            page.click("#run")
+            page.wait_for_function("document.querySelectorAll('#strip button').length == 3", timeout=60000)
+            assert page.get_attribute("#download", "download") == "tubingen_picasso_model.png"
+            page.close()
+
+            # --- phone ---
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                     is_mobile=True, has_touch=True)
+            phone.goto(base + "/")
+            phone.wait_for_selector("body[data-ready='1']", timeout=30000)
+            phone.click("#photo-examples .thumb >> nth=0")
+            phone.wait_for_selector("#content-img:not([hidden])")
+            phone.click("#gallery .thumb:not(.trained) >> nth=1")
+            phone.wait_for_selector("#style-img:not([hidden])")
+            phone.click("#run")
+            phone.wait_for_selector("#actions:not([hidden])", timeout=60000)
+            phone.wait_for_timeout(800)                              # the smooth scroll settles
+            assert _visible_in_viewport(phone, "#result")
+            assert phone.get_attribute("#download", "download") == "tubingen_great-wave_adain.png"
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390   # no sideways scroll
+            assert phone.evaluate("document.querySelector('#run').getBoundingClientRect().top + scrollY") < 1500
+            phone.screenshot(path=str(SHOTS / "web_phone.png"))
+            phone.close()
+        finally:
+            browser.close()

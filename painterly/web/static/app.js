@@ -152,15 +152,6 @@ function buildGallery(ex) {
     $("photo-examples").append(b);
   }
   const gallery = $("gallery");
-  const trainedMethod = state.methods.some((m) => !m.needs_style);
-  if (trainedMethod) {
-    for (const s of ex.styles) {
-      const b = thumb({ title: s.title, url: s.url }, "trained:" + s.id, "trained");
-      b.title = `${s.title}: a trained style, instant`;
-      b.addEventListener("click", () => setPainting({ trained: s.id, title: s.title, url: s.url, note: "" }));
-      gallery.append(b);
-    }
-  }
   for (const p of ex.paintings) {
     const b = thumb(p, p.id);
     b.addEventListener("click", async () => {
@@ -168,6 +159,17 @@ function buildGallery(ex) {
       setPainting({ ...x, example: p.id, note: "" });
     });
     gallery.append(b);
+  }
+  if (state.methods.some((m) => !m.needs_style) && ex.styles.length) {
+    const label = document.createElement("span");
+    label.className = "group-label"; label.textContent = "trained, instant";
+    gallery.append(label);
+    for (const s of ex.styles) {
+      const b = thumb({ title: s.title, url: s.url }, "trained:" + s.id, "trained");
+      b.title = `${s.title}: a trained style, instant`;
+      b.addEventListener("click", () => setPainting({ trained: s.id, title: s.title, url: s.url, note: "" }));
+      gallery.append(b);
+    }
   }
   $("credits").textContent = [...ex.photos, ...ex.paintings].map((p) => `${p.title} (${p.credit})`).join("; ");
 }
@@ -249,6 +251,7 @@ function selectMethod(name) {
 // ---------- running ----------
 function showProgress(text, fraction, canStop) {
   $("progress").hidden = false;
+  $("bar").hidden = false;
   $("status").textContent = text;
   const bar = $("bar");
   bar.classList.toggle("indeterminate", fraction == null);
@@ -290,8 +293,9 @@ function showResult(entry) {
   const a = $("download");
   a.href = `${entry.url}?filename=${encodeURIComponent(entry.download.replace(/\.png$/, ""))}`;
   a.setAttribute("download", entry.download);
-  a.textContent = `Download ${entry.download}`;
-  $("result-info").textContent = entry.info;
+  a.textContent = "Download";
+  a.title = entry.download;
+  $("result-info").textContent = `${entry.download} · ${entry.info}`;
   $("actions").hidden = false;
   for (const b of $("strip").children) b.setAttribute("aria-current", String(b.dataset.url === entry.url));
 }
@@ -322,6 +326,7 @@ async function run() {
   for (const [k, v] of Object.entries(state.values[m.name] || {})) fd.append(k, v);
   for (const [k, v] of Object.entries(state.common)) fd.append(k, v);
   $("run").disabled = true;
+  $("actions").hidden = true;
   showLive(null);
   showProgress("Sending…", null, false);
   bringOutputIntoView();
@@ -354,10 +359,12 @@ async function poll(job, m, photoUrl, label) {
       const r = st.result;
       const stopped = r.stopped ? (r.stopped === "interrupted" ? `Stopped at step ${st.step} of ${st.steps}: kept the best image so far.` : plain(r.stopped)) : "";
       const entry = { url: r.url, width: r.width, height: r.height, download: r.download_name, photoUrl,
-                      info: `${label} · ${r.width}×${r.height} · ${r.seconds < 1 ? r.seconds.toFixed(2) : r.seconds.toFixed(1)} s` };
+                                      info: `${r.width}×${r.height} · ${r.seconds < 1 ? r.seconds.toFixed(2) : r.seconds.toFixed(1)} s · ${label}` };
       addHistory(entry);
       showResult(entry);
-      return finish(null, stopped || "Done. Drag across the picture to compare with your photo.");
+      finish(null, stopped || "Done. Drag across the picture to compare with your photo.");
+      requestAnimationFrame(bringOutputIntoView);
+      return;
     } else if (st.state === "cancelled") {
       return finish(null, "Cancelled before it started.");
     } else if (st.state === "failed") {
@@ -384,8 +391,7 @@ function finish(error, message) {
     $("job-error").textContent = error;
     if (state.shown) showResult(state.shown); else { $("viewer").hidden = true; $("empty").hidden = false; }
   } else {
-    $("bar").classList.remove("indeterminate");
-    $("bar-fill").style.width = "100%";
+    $("bar").hidden = true;
     $("status").textContent = message || "";
   }
 }
