@@ -392,28 +392,38 @@ def test_a_waiting_job_can_be_cancelled_and_bad_jobs_fail_in_plain_words(tmp_pat
                           data={"method": "adain"})
         assert bad.status_code == 422 and "not an image format" in bad.json()["detail"]
         bad = client.post("/api/jobs", files=files, data={"method": "gatys", "steps": "100000"})
-        assert bad.status_code == 422 and "between 10 and 1000" in bad.json()["detail"]
+        assert bad.status_code == 422 and "between 1 and 1000" in bad.json()["detail"]
         bad = client.post("/api/jobs", files=files, data={"method": "nope"})
         assert bad.status_code == 422 and "unknown method" in bad.json()["detail"]
 
 
 def test_methods_carry_the_schema_the_page_builds_its_controls_from(tmp_path):
+    from painterly import methods
     client = TestClient(create_app(settings(tmp_path)))
     doc = client.get("/api/methods").json()
-    names = [m["name"] for m in doc["catalog"]]
-    assert set(names) <= set(doc["methods"]) and {"gatys", "adain", "model"} <= set(names)
-    for m in doc["catalog"]:
+    names = [m["name"] for m in doc["details"]]
+    # every registered method the browser can run is offered, in registry order, with its own options
+    assert names == [m.name for m in methods.all_methods() if m.can_run_in_browser()]
+    assert {"gatys", "adain", "model"} <= set(names)
+    for m in doc["details"]:
         assert m["title"] and m["paper"] and isinstance(m["needs_style"], bool) and isinstance(m["iterative"], bool)
+        assert [o["name"] for o in m["options"]] == [f["name"] for f in
+                                                     __import__("painterly.options").options.schema(methods.get(m["name"]).options)]
         for o in m["options"]:
-            assert {"name", "label", "type", "default", "help"} <= set(o), o
-            if o["type"] == "choice":
+            assert {"name", "label", "type", "default", "help", "advanced"} <= set(o), o
+            if o["choices"]:
                 assert o["default"] in o["choices"]
-            if o["type"] in ("int", "float"):
-                assert o["min"] <= o["default"] <= o["max"]
-    trained = next(m for m in doc["catalog"] if m["name"] == "model")
-    assert next(o for o in trained["options"] if o["name"] == "strength")["default"] == 1.0   # full strength
+        if m["needs_model"]:                    # a picker of the models this server has, not a free path
+            picker = next(o for o in m["options"] if o["name"] == "model")
+            assert picker["choices"] == m["models"] and not picker["advanced"]
+    gatys = next(m for m in doc["details"] if m["name"] == "gatys")
+    assert gatys["options"][0]["name"] == "steps" and gatys["options"][0]["max"] == 1000
+    common = {o["name"]: o for o in doc["common"]}
+    assert common["strength"]["default"] == 1.0 and not common["strength"]["advanced"]     # full strength
+    assert common["size"]["max"] == 1024
     ex = client.get("/api/examples").json()
-    assert len(ex["paintings"]) >= 4 and len(ex["photos"]) >= 2 and {s["id"] for s in ex["styles"]} >= {"starry_night"}
+    assert len(ex["paintings"]) >= 4 and len(ex["photos"]) >= 2
+    assert {(s["method"], s["id"]) for s in ex["styles"]} >= {("model", "starry_night")}
     for item in ex["photos"] + ex["paintings"]:
         r = client.get(item["url"])
         assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size[0] > 100
@@ -456,7 +466,7 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             # --- desktop ---
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(base + "/")
-            page.wait_for_selector("body[data-ready='1']", timeout=30000)
+            page.wait_for_selector("body[data-ready='1']", timeout=60000)
             page.set_input_files("#content-file", str(fake))
             page.wait_for_selector("#content-error:not(:empty)")
             msg = page.inner_text("#content-error")
@@ -512,7 +522,7 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                      is_mobile=True, has_touch=True)
             phone.goto(base + "/")
-            phone.wait_for_selector("body[data-ready='1']", timeout=30000)
+            phone.wait_for_selector("body[data-ready='1']", timeout=60000)
             phone.click("#photo-examples .thumb >> nth=0")
             phone.wait_for_selector("#content-img:not([hidden])")
             phone.click("#gallery .thumb:not(.trained) >> nth=1")

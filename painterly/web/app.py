@@ -24,7 +24,7 @@ from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
 
-from .. import __version__, images, pipeline
+from .. import __version__, images, methods, options, pipeline
 from ..errors import InputError
 from . import catalog
 from .jobs import Job, JobBook, JobQueue, OutputStore, QueueFull
@@ -71,37 +71,35 @@ def decode_upload(data: bytes, what: str, max_pixels: int) -> Image.Image:
     return images.decode_bytes(data, what, max_pixels)
 
 
-def _run(s: Settings, content: Image.Image, style: Optional[Image.Image], method: str, size: int,
-         values: dict, preserve_colors: Optional[str], job: Optional[Job] = None) -> pipeline.StylizeResult:
-    """One stylisation (in a worker thread). `values` are the method's options as the page names them."""
-    opts = catalog.to_run_options(method, values)
-    _check_params(s, size, opts.get("steps"))
-    if method == "model" and not opts.get("model"):
-        raise InputError("pick a trained style for method model")
-    iterative = method == "gatys"
+def _run(s: Settings, content: Image.Image, style: Optional[Image.Image], m: methods.Method, size: int,
+         strength: float, values: dict, preserve_colors: Optional[str],
+         job: Optional[Job] = None) -> pipeline.StylizeResult:
+    """One stylisation (in a worker thread). `values` are the method's own options by field name;
+    an iterative method reports to `job` (progress, preview) and stops when it asks."""
+    _check_params(s, size, values.get("steps"))
+    live = job is not None and m.iterative
     try:
-        res = pipeline.run_stylize(content, [] if style is None else [style], method=method, size=size,
-                                   preserve_colors=preserve_colors or None, device=s.device,
-                                   callback=job.on_step if job and iterative else None,
-                                   image_callback=job.on_image if job and iterative else None,
-                                   image_every=1 if job and iterative else 0, **opts)
+        return pipeline.run_stylize(content, [style] if m.needs_style else [], method=m.name, size=size,
+                                    strength=strength, preserve_colors=preserve_colors or None, device=s.device,
+                                    callback=job.on_step if live else None,
+                                    image_callback=job.on_image if live else None,
+                                    image_every=1 if live else 0, **values)
     except KeyboardInterrupt:    # a Stop before the method could keep anything
         raise InputError("stopped before the first step: nothing to keep") from None
-    strength = float(values.get("strength", 1.0))
-    if method == "model" and strength < 1.0:
-        photo = images.resize(images.load_image(content), res.tensor.shape[-2:])
-        out = strength * res.tensor + (1 - strength) * photo
-        res.tensor, res.image = out, images.tensor_to_pil(out)
-    return res
 
 
-def _methods_by_name(s: Settings) -> dict[str, dict]:
-    return {m["name"]: m for m in catalog.methods(s.max_steps)}
+def _check_options(m: methods.Method, values: dict) -> None:
+    """Validate a method's options before queueing, so a bad value is a 422 and not a failed job."""
+    o = pipeline.method_options(m, None, **values)
+    options.check_fields(o)
+    if hasattr(o, "validate"):
+        o.validate()
 
 
 def create_app(settings: Optional[Settings] = None):
     """The ASGI app: the JSON API under /api and the page at /."""
     s = settings or Settings()
+    catalog.web_methods()   # load the registry now: its lazy first load is not thread-safe across requests
     owned = s.output_dir is None
     folder = Path(tempfile.mkdtemp(prefix="painterly-web-")) if owned else Path(s.output_dir)
     jobs = JobQueue(s.concurrency, s.max_waiting)
@@ -138,17 +136,13 @@ def create_app(settings: Optional[Settings] = None):
             raise HTTPException(413 if "too large" in str(e) or "too many pixels" in str(e) else 422,
                                 str(e)) from None
 
-    async def prepare(content: UploadFile, style: Optional[UploadFile], method: str, model: str):
-        known = _methods_by_name(s)
-        if method not in pipeline.METHODS:
-            raise HTTPException(422, f"unknown method '{method}': use one of {', '.join(known)}")
-        if method == "model" and model not in catalog.model_names():
-            raise HTTPException(422, f"unknown model '{model}': use one of {', '.join(catalog.model_names())}")
-        needs_style = method not in pipeline.STYLE_FREE
-        if needs_style and style is None:
-            raise HTTPException(422, f"method {method} needs a style image")
+    async def prepare(content: UploadFile, style: Optional[UploadFile], m: methods.Method, model: Optional[str]):
+        if m.needs_model and model not in catalog.model_names(m):
+            raise HTTPException(422, f"unknown model '{model}': use one of {', '.join(catalog.model_names(m))}")
+        if m.needs_style and style is None:
+            raise HTTPException(422, f"method {m.name} needs a style image")
         c_img = await read_upload(content, "content image")
-        s_img = await read_upload(style, "style image") if needs_style else None
+        s_img = await read_upload(style, "style image") if m.needs_style else None
         return c_img, s_img
 
     def describe(res: pipeline.StylizeResult, method: str, name: str, download: str) -> dict:
@@ -163,11 +157,14 @@ def create_app(settings: Optional[Settings] = None):
         return {"status": "ok", "version": __version__, "running": jobs.running, "waiting": jobs.waiting}
 
     @app.get("/api/methods")
-    def methods() -> dict:
-        """The methods this server can run (with each one's options schema) and its limits."""
-        return {"methods": list(pipeline.METHODS), "models": catalog.model_names(), "max_size": s.max_size,
-                "max_steps": s.max_steps, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels,
-                "catalog": catalog.methods(s.max_steps), "common": catalog.common_options(s.max_size)}
+    def list_methods() -> dict:
+        """The methods this server can run (each with its options schema: names, types, defaults, help,
+        choices, min/max), the options every method shares, and the server's limits."""
+        described = catalog.describe(s.max_steps)
+        return {"methods": [d["name"] for d in described], "details": described,
+                "common": catalog.common_options(s.max_size),
+                "models": sorted({n for d in described for n in d["models"]}), "max_size": s.max_size,
+                "max_steps": s.max_steps, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}
 
     @app.get("/api/examples")
     def examples() -> dict:
@@ -183,23 +180,28 @@ def create_app(settings: Optional[Settings] = None):
 
     @app.post("/api/stylize")
     async def stylize(content: UploadFile = File(..., description="the photo"),
-                      style: Optional[UploadFile] = File(None, description="the painting (not for method model)"),
+                      style: Optional[UploadFile] = File(None, description="the painting (not for methods with a model)"),
                       method: str = Form("gatys"), size: int = Form(256), steps: int = Form(100),
-                      strength: float = Form(0.5, ge=0.0, le=1.0), preserve_colors: str = Form(""),
-                      seed: int = Form(0, ge=0, lt=2**63), model: str = Form("", description="a trained style (method model)")
-                      ) -> dict:
+                      strength: float = Form(1.0, ge=0.0, le=1.0, description="0 = the photo, 1 = full style"),
+                      preserve_colors: str = Form(""), seed: int = Form(0, ge=0, lt=2**63),
+                      model: str = Form("", description="a trained model (methods that take one)")) -> dict:
         """Stylise `content` with `style` (or a trained `model`); returns the result's url, size,
-        time and stop reason. `strength`: β for gatys (0.5 = balanced), α for adain/wct."""
-        c_img, s_img = await prepare(content, style, method, model)
-        values = {"steps": steps, "strength": strength, "seed": seed, "model": model or None}
+        time and stop reason. GET /api/methods lists the methods and their options."""
+        try:
+            m = catalog.get(method)
+        except InputError as e:
+            raise HTTPException(422, str(e)) from None
+        c_img, s_img = await prepare(content, style, m, model or None)
+        fields = set(m.options.__dataclass_fields__)
+        values = {k: v for k, v in (("steps", steps), ("seed", seed), ("model", model or None)) if k in fields}
         try:
             async with jobs.slot():
-                res = await run_in_threadpool(_run, s, c_img, s_img, method, size, values, preserve_colors)
+                res = await run_in_threadpool(_run, s, c_img, s_img, m, size, strength, values, preserve_colors)
         except QueueFull as e:
             raise HTTPException(503, str(e), headers={"Retry-After": "5"}) from None
         except InputError as e:
             raise HTTPException(422, str(e)) from None
-        download = catalog.download_name(content.filename or "", model if method == "model" else
+        download = catalog.download_name(content.filename or "", model if m.needs_model else
                                          (style.filename if style else ""), method)
         return describe(res, method, store.put(res.image), download)
 
@@ -208,37 +210,30 @@ def create_app(settings: Optional[Settings] = None):
         """Start a transfer in the background (the page's way): multipart with `content`, `style`
         (unless the method needs none), `method`, `size`, `preserve_colors` and the method's own
         options by name (see /api/methods). Poll /api/jobs/{id}; POST /api/jobs/{id}/stop to stop."""
-        form = await request.form(max_files=2, max_fields=32)
-        method = str(form.get("method") or "")
-        spec = _methods_by_name(s).get(method)
-        if spec is None:
-            raise HTTPException(422, f"unknown method '{method}': use one of {', '.join(_methods_by_name(s))}")
+        form = await request.form(max_files=2, max_fields=64)
+        try:
+            m = catalog.get(str(form.get("method") or ""))
+            values = catalog.parse_values(catalog.method_options(m, s.max_steps), form)
+            common = catalog.parse_values(catalog.common_options(s.max_size), form)
+            _check_options(m, values)
+            _check_params(s, common.get("size", min(512, s.max_size)), values.get("steps"))
+        except InputError as e:
+            raise HTTPException(422, str(e)) from None
         content, style = form.get("content"), form.get("style")
         if not isinstance(content, FormFile):
             raise HTTPException(422, "no photo was sent (field content)")
-        values: dict[str, Any] = {}
-        for o in spec["options"]:
-            v = form.get(o["name"])
-            values[o["name"]] = o["default"] if v in (None, "") else v
-        try:
-            for o in spec["options"]:
-                if o["type"] in ("int", "float"):
-                    values[o["name"]] = (int if o["type"] == "int" else float)(values[o["name"]])
-                    if not o["min"] <= values[o["name"]] <= o["max"]:
-                        raise ValueError(f"{o['label'].lower()} must be between {o['min']} and {o['max']}")
-            size = int(form.get("size") or 512)
-        except (TypeError, ValueError) as e:
-            raise HTTPException(422, str(e) if "between" in str(e) else "a setting is not a number") from None
-        preserve = str(form.get("preserve_colors") or "")
-        c_img, s_img = await prepare(content, style if isinstance(style, FormFile) else None, method,
-                                     str(values.get("model") or ""))
-        job = book.new(int(values.get("steps", 0)) if spec["iterative"] else 0)
+        c_img, s_img = await prepare(content, style if isinstance(style, FormFile) else None, m, values.get("model"))
+        size = common.get("size", min(512, s.max_size))
+        strength = common.get("strength", 1.0)
+        preserve = common.get("preserve_colors") or None
+        method = m.name
+        job = book.new(int(values.get("steps", getattr(m.options(), "steps", 0))) if m.iterative else 0)
         try:
             job.ticket = jobs.enter()
         except QueueFull as e:
             job.state, job.error = "failed", str(e)
             raise HTTPException(503, str(e), headers={"Retry-After": "5"}) from None
-        style_name = str(values.get("model")) if method == "model" else getattr(style, "filename", "")
+        style_name = str(values.get("model")) if m.needs_model else getattr(style, "filename", "")
         download = catalog.download_name(content.filename or "", style_name or "", method)
 
         async def work() -> None:
@@ -250,7 +245,7 @@ def create_app(settings: Optional[Settings] = None):
             job.ticket = None
             try:
                 job.state, job.started = "running", time.perf_counter()
-                res = await run_in_threadpool(_run, s, c_img, s_img, method, size, values, preserve, job)
+                res = await run_in_threadpool(_run, s, c_img, s_img, m, size, strength, values, preserve, job)
                 job.result = describe(res, method, store.put(res.image), download)
                 job.state = "done"
             except InputError as e:

@@ -1,10 +1,12 @@
 """What the web page offers: methods with their controls, and the gallery of example pictures.
 
-`methods()` is the one place the page's controls come from: each method with a plain-language
-title, the paper in small print, what it needs (a painting, a trained model), whether it paints
-step by step (live preview and Stop), and its options as a schema (name, type, default, min/max,
-choices, help). The page generates its controls from that schema, so a new method shows up with
-its own controls.
+The methods come from the registry (`painterly.methods`): each with its title, the paper in small
+print, what it needs (a painting, a trained model), whether it paints step by step (live preview
+and Stop), and its options schema from its options dataclass. The page generates its controls
+from that, so a newly registered method appears with its own controls. This module only adds
+what a page needs on top: labels, the model picker's choices, the server's limits, and which
+controls sit in the open (the model picker, an iterative method's first option: its step count,
+and the shared strength) and which under "More settings".
 """
 
 from __future__ import annotations
@@ -14,81 +16,109 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import pipeline, weights
+from .. import methods, options, pipeline
+from ..errors import InputError
 from ..examples import bundled
 
-
-def _opt(name: str, label: str, type_: str, default: Any, help_: str = "", **kw) -> dict:
-    return {"name": name, "label": label, "type": type_, "default": default, "help": help_, **kw}
-
-
-def model_names() -> list[str]:
-    """Names of the shipped trained styles (method model)."""
-    from ..feedforward.model import zoo_dir
-    return [p.stem for p in sorted(zoo_dir().glob("*.pt"))]
+#: Words for the shared options' choices (TransferOptions fields, not method names).
+_CHOICE_LABELS = {"preserve_colors": {"": "the painting's", "luminance": "the photo's (brightness from the painting)",
+                                      "match": "the photo's (painting recoloured first)"}}
+_LABELS = {"preserve_colors": "Colours", "size": "Result size (long side, px)", "strength": "Style strength"}
 
 
-def _strength(default: float, help_: str) -> dict:
-    return _opt("strength", "Style strength", "float", default, help_, min=0.0, max=1.0, step=0.05)
+def web_methods() -> list[methods.Method]:
+    """The registered methods a browser can run: they need no model, or list models to pick."""
+    return [m for m in methods.all_methods() if m.can_run_in_browser()]
 
 
-def methods(max_steps: int) -> list[dict]:
-    """Every method this server can run, in the order the page lists them (one-pass first).
-    Methods that need a trained model are left out when none is installed (nothing to pick)."""
-    models = model_names()
-    out = [
-        {"name": "adain", "title": "Any painting, in a second",
-         "summary": "Matches the painting's colours and textures in one pass.",
-         "paper": "AdaIN — Huang & Belongie, ICCV 2017", "needs_style": True, "iterative": False,
-         "options": [_strength(1.0, "0 keeps the photo, 1 is the full painting style")]},
-        {"name": "wct", "title": "Any painting, bolder",
-         "summary": "One pass, stronger brush patterns; a little slower.",
-         "paper": "WCT — Li et al., NeurIPS 2017", "needs_style": True, "iterative": False,
-         "options": [_strength(1.0, "0 keeps the photo, 1 is the full painting style")]},
-        {"name": "model", "title": "A trained style, instant",
-         "summary": "A network trained on one painting: no painting to upload.",
-         "paper": "Fast style transfer — Johnson et al., ECCV 2016", "needs_style": False, "iterative": False,
-         "options": [_opt("model", "Trained style", "choice", models[0] if models else None,
-                          "which painting the network learned", choices=models),
-                     _strength(1.0, "0 keeps the photo, 1 is the trained style at full strength")]},
-        {"name": "gatys", "title": "Slow and detailed: watch it paint",
-         "summary": "Repaints the photo step by step; you see it improve and can stop any time.",
-         "paper": "Neural style transfer — Gatys, Ecker & Bethge, CVPR 2016", "needs_style": True,
-         "iterative": True,
-         "options": [_opt("steps", "Steps", "int", 100, "more steps: more detail, longer wait",
-                          min=10, max=max_steps, step=10),
-                     _strength(0.5, "0.5 is balanced; each 0.25 more or less is ten times more or less style"),
-                     _opt("seed", "Seed", "int", 0, "changes the random start", min=0, max=2**31 - 1,
-                          advanced=True)]},
-    ]
-    return [m for m in out if m["name"] in pipeline.METHODS and (m["name"] != "model" or models)]
+def get(name: str) -> methods.Method:
+    """A web-runnable method by name; InputError listing the offered ones otherwise."""
+    offered = {m.name: m for m in web_methods()}
+    if name not in offered:
+        raise InputError(f"unknown method '{name}': use one of {', '.join(offered)}")
+    return offered[name]
 
 
-#: Options every method shares (the page shows them under "More settings").
+def model_names(m: methods.Method) -> list[str]:
+    return [i.name for i in m.models()] if m.models else []
+
+
+def _label(name: str) -> str:
+    return _LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def method_options(m: methods.Method, max_steps: int) -> list[dict]:
+    """The method's schema, ready for controls: label, main/advanced, the model picker's choices."""
+    out = []
+    for i, o in enumerate(options.schema(m.options)):
+        o = {**o, "label": _label(o["name"]), "advanced": True}
+        if m.needs_model and o["name"] == "model":          # the registry's contract: needs_model -> `model`
+            names = model_names(m)
+            o.update(type="string", choices=names, default=names[0] if names else None, nullable=False,
+                     advanced=False, label="Trained style")
+        elif m.iterative and i == 0:                         # an iterative method's first knob: its steps
+            o["advanced"] = False
+        if o["name"] == "steps":                             # the server's cap on any step count
+            o["max"] = min(o["max"] or max_steps, max_steps)
+            o["default"] = min(o["default"], max_steps)
+        out.append(o)
+    return out
+
+
+def describe(max_steps: int) -> list[dict]:
+    """Each web-runnable method for a front end, in registry order."""
+    return [{"name": m.name, "title": m.title, "paper": m.paper, "description": m.description,
+             "needs_style": m.needs_style, "needs_model": m.needs_model, "iterative": m.iterative,
+             "supports": sorted(m.supports), "options": method_options(m, max_steps), "models": model_names(m)}
+            for m in web_methods()]
+
+
 def common_options(max_size: int) -> list[dict]:
-    return [
-        _opt("size", "Result size (long side, px)", "int", min(512, max_size),
-             "bigger takes longer", min=64, max=max_size, step=32),
-        _opt("preserve_colors", "Colours", "choice", "",
-             "whose colours the result keeps", choices=["", "luminance", "match"],
-             labels={"": "the painting's", "luminance": "the photo's",
-                     "match": "the photo's, painting recoloured first"}),
-    ]
+    """The options every method shares (TransferOptions' web fields, less `method`), for this server."""
+    out = []
+    for o in options.schema(pipeline.TransferOptions):
+        if o["name"] == "method":
+            continue
+        o = {**o, "label": _label(o["name"]), "advanced": o["name"] != "strength"}
+        if o["name"] == "size":
+            o.update(max=max_size, default=min(o["default"] or max_size, max_size), min=o["min"] or 16)
+        if o["choices"] and o["nullable"]:
+            o["choices"] = [""] + o["choices"]
+            o["default"] = o["default"] or ""
+        if o["name"] in _CHOICE_LABELS:
+            o["labels"] = _CHOICE_LABELS[o["name"]]
+        out.append(o)
+    return out
 
 
-def to_run_options(method: str, values: dict) -> dict:
-    """The page's option values -> `pipeline.run_stylize` keyword options for `method`."""
-    strength = float(values.get("strength", 0.5))
-    if method == "gatys":
-        opts: dict[str, Any] = {"steps": int(values.get("steps", 100)), "seed": int(values.get("seed", 0))}
-        if strength != 0.5:   # log scale around the encoder's balanced beta
-            opts["style_weight"] = weights.spec(weights.auto_encoder()).style_weight * 10 ** ((strength - 0.5) * 4)
-        return opts
-    if method in ("adain", "wct"):
-        return {"alpha": strength}
-    if method == "model":
-        return {"model": values.get("model")}
-    return {}
+def parse_values(schema: list[dict], form: Any) -> dict:
+    """Form strings -> typed option values; blank fields are left out (the option's default)."""
+    values: dict[str, Any] = {}
+    for o in schema:
+        raw = form.get(o["name"])
+        if raw is None or str(raw).strip() == "":
+            continue
+        raw = str(raw).strip()
+        try:
+            if o["type"] == "integer":
+                v: Any = int(float(raw)) if float(raw).is_integer() else int(raw)
+            elif o["type"] == "number":
+                v = float(raw)
+            elif o["type"] == "boolean":
+                v = raw.lower() in ("1", "true", "on", "yes")
+            else:
+                v = raw
+        except ValueError:
+            raise InputError(f"{o['label'].lower()} must be a number, got '{raw[:20]}'") from None
+        if o["type"] in ("integer", "number"):
+            lo, hi = o.get("min"), o.get("max")
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise InputError(f"{o['label'].lower()} must be between {lo} and {hi if hi is not None else 'any'}"
+                                 f", got {v}")
+        if o.get("choices") and v not in o["choices"]:
+            raise InputError(f"{o['label'].lower()} must be one of {', '.join(map(str, o['choices']))}")
+        values[o["name"]] = v
+    return values
 
 
 @dataclass(frozen=True)
@@ -119,15 +149,20 @@ def example_path(file: str) -> Optional[Path]:
 
 
 def examples() -> dict:
-    """The gallery: example photos, example paintings, and the trained styles."""
+    """The gallery: example photos, example paintings, and the trained styles of every method that
+    carries its style in a model (each tile says which method and model it picks)."""
     def item(e: Example) -> dict:
         return {"id": Path(e.file).stem, "title": e.title, "credit": e.credit, "url": f"/api/examples/{e.file}"}
     paintings = {Path(e.file).stem: e for e in EXAMPLES if e.kind == "painting"}
     styles = []
-    for name in model_names():
-        e = paintings.get(name)
-        styles.append({"id": name, "title": e.title if e else name.replace("_", " ").replace("-", " ").title(),
-                       "url": f"/api/examples/{e.file}" if e else None})
+    for m in web_methods():
+        if m.needs_style or not m.needs_model:
+            continue
+        for name in model_names(m):
+            e = paintings.get(name)
+            styles.append({"id": name, "method": m.name,
+                           "title": e.title if e else name.replace("_", " ").replace("-", " ").title(),
+                           "url": f"/api/examples/{e.file}" if e else None})
     return {"photos": [item(e) for e in EXAMPLES if e.kind == "photo"],
             "paintings": [item(e) for e in EXAMPLES if e.kind == "painting"],
             "styles": styles}

@@ -86,7 +86,7 @@ function setPainting(p) {
   $("style-drop").classList.add("filled");
   markPressed("gallery", p.trained ? "trained:" + p.trained : p.example);
   if (p.trained) {
-    const m = state.methods.find((m) => m.name === "model" || (!m.needs_style && m.options.some((o) => o.name === "model" && (o.choices || []).includes(p.trained))));
+    const m = state.methods.find((x) => x.name === p.method);
     if (m) { state.values[m.name] = { ...(state.values[m.name] || {}), model: p.trained }; selectMethod(m.name); }
     $("style-note").textContent = "A trained style: no painting needed, and it is instant.";
   } else if (state.method && !state.method.needs_style) {
@@ -160,14 +160,15 @@ function buildGallery(ex) {
     });
     gallery.append(b);
   }
-  if (state.methods.some((m) => !m.needs_style) && ex.styles.length) {
+  if (ex.styles.some((x) => state.methods.some((m) => m.name === x.method))) {
     const label = document.createElement("span");
     label.className = "group-label"; label.textContent = "trained, instant";
     gallery.append(label);
     for (const s of ex.styles) {
       const b = thumb({ title: s.title, url: s.url }, "trained:" + s.id, "trained");
+      if (!state.methods.some((m) => m.name === s.method)) continue;
       b.title = `${s.title}: a trained style, instant`;
-      b.addEventListener("click", () => setPainting({ trained: s.id, title: s.title, url: s.url, note: "" }));
+      b.addEventListener("click", () => setPainting({ trained: s.id, method: s.method, title: s.title, url: s.url, note: "" }));
       gallery.append(b);
     }
   }
@@ -175,16 +176,24 @@ function buildGallery(ex) {
 }
 
 // ---------- methods and controls (generated from /api/methods) ----------
+function splitTitle(title) {
+  // "Any painting, fast (AdaIN)" -> ["Any painting, fast", "AdaIN"]: the paper's name goes to the small print.
+  const m = /^(.*?)\s*\(([^()]*)\)\s*$/.exec(title || "");
+  return m ? [m[1], m[2]] : [title, ""];
+}
+
 function buildMethods() {
   const box = $("methods");
   box.textContent = "";
   for (const m of state.methods) {
     const b = document.createElement("button");
     b.type = "button"; b.className = "method"; b.dataset.name = m.name;
+    const [title, paperName] = splitTitle(m.title);
     b.setAttribute("role", "radio"); b.setAttribute("aria-checked", "false");
-    const t = document.createElement("b"); t.textContent = m.title;
-    const s = document.createElement("span"); s.className = "summary"; s.textContent = m.summary || "";
-    const p = document.createElement("span"); p.className = "paper"; p.textContent = m.paper || m.name;
+    const t = document.createElement("b"); t.textContent = title;
+    const s = document.createElement("span"); s.className = "summary"; s.textContent = m.description || "";
+    const p = document.createElement("span"); p.className = "paper";
+    p.textContent = [paperName, m.paper].filter(Boolean).join(" — ") || m.name;
     b.append(t, s, p);
     b.addEventListener("click", () => selectMethod(m.name));
     box.append(b);
@@ -192,37 +201,48 @@ function buildMethods() {
 }
 
 function control(o, values) {
+  // One control from one schema entry: a choice -> select, a bounded number -> slider,
+  // another number -> number box ("auto" when it may stay empty), a flag -> checkbox, else text.
   const wrap = document.createElement("div"); wrap.className = "control"; wrap.dataset.option = o.name;
   const id = "opt-" + o.name;
   const label = document.createElement("label"); label.htmlFor = id;
   const name = document.createElement("span"); name.textContent = o.label || o.name;
   label.append(name);
+  const numeric = o.type === "integer" || o.type === "number";
   let input;
-  const v = values[o.name] ?? o.default;
-  if (o.type === "choice") {
+  const v = values[o.name] ?? o.default ?? "";
+  if (o.choices && o.choices.length) {
     input = document.createElement("select");
-    for (const c of o.choices || []) {
+    for (const c of o.choices) {
       const opt = document.createElement("option"); opt.value = c;
       opt.textContent = (o.labels && o.labels[c]) || String(c).replace(/[_-]/g, " ");
       input.append(opt);
     }
-    input.value = v ?? "";
-  } else if (o.type === "bool") {
+    input.value = v;
+  } else if (o.type === "boolean") {
     input = document.createElement("input"); input.type = "checkbox"; input.checked = !!v;
-  } else if (o.min != null && o.max != null && (o.max - o.min) / (o.step || 1) <= 2000) {
+  } else if (numeric && o.min != null && o.max != null && v !== "") {
     input = document.createElement("input"); input.type = "range";
-    input.min = o.min; input.max = o.max; input.step = o.step || (o.type === "int" ? 1 : 0.01); input.value = v;
+    const span = o.max - o.min;
+    input.min = o.min; input.max = o.max;
+    input.step = o.type === "integer" ? 1 : (span <= 1 ? 0.05 : span / 100);
+    input.value = v;
     const out = document.createElement("output"); out.textContent = v; label.append(out);
     input.addEventListener("input", () => { out.textContent = input.value; });
   } else {
-    input = document.createElement("input"); input.type = "number";
-    if (o.min != null) input.min = o.min;
-    if (o.max != null) input.max = o.max;
-    input.step = o.step || (o.type === "int" ? 1 : "any"); input.value = v;
+    input = document.createElement("input"); input.type = numeric ? "number" : "text";
+    if (numeric) {
+      if (o.min != null) input.min = o.min;
+      if (o.max != null) input.max = o.max;
+      input.step = o.type === "integer" ? 1 : "any";
+    }
+    if (v === "" && o.nullable) input.placeholder = "auto";
+    input.value = v;
   }
   input.id = id;
-  input.addEventListener("change", () => { values[o.name] = o.type === "bool" ? input.checked : input.value; });
-  input.addEventListener("input", () => { values[o.name] = o.type === "bool" ? input.checked : input.value; });
+  const keep = () => { values[o.name] = o.type === "boolean" ? input.checked : input.value; };
+  input.addEventListener("change", keep);
+  input.addEventListener("input", keep);
   values[o.name] = v;
   wrap.append(label, input);
   if (o.help) { const h = document.createElement("p"); h.className = "help"; h.textContent = o.help; wrap.append(h); }
@@ -237,7 +257,7 @@ function selectMethod(name) {
   const main = $("controls"), more = $("more-controls");
   main.textContent = ""; more.textContent = "";
   for (const o of m.options) (o.advanced ? more : main).append(control(o, values));
-  for (const o of state.server.common) more.append(control(o, state.common));
+  for (const o of state.server.common) (o.advanced ? more : main).append(control(o, state.common));
   $("style-drop").classList.toggle("off", !m.needs_style);
   if (!m.needs_style && state.painting && !state.painting.trained) {
     $("style-note").textContent = "This method uses its own trained style: the painting is not used.";
@@ -246,6 +266,7 @@ function selectMethod(name) {
     $("style-drop").classList.remove("filled"); $("style-note").textContent = ""; markPressed("gallery", "");
   }
   $("run").textContent = m.iterative ? "Start painting" : "Paint it";
+  document.body.dataset.method = m.name;
 }
 
 // ---------- running ----------
@@ -323,8 +344,9 @@ async function run() {
   fd.append("method", m.name);
   fd.append("content", state.photo.blob, state.photo.name);
   if (m.needs_style) fd.append("style", state.painting.blob, state.painting.name);
-  for (const [k, v] of Object.entries(state.values[m.name] || {})) fd.append(k, v);
-  for (const [k, v] of Object.entries(state.common)) fd.append(k, v);
+  for (const [k, v] of Object.entries({ ...(state.values[m.name] || {}), ...state.common })) {
+    if (v !== "" && v != null) fd.append(k, v);
+  }
   $("run").disabled = true;
   $("actions").hidden = true;
   showLive(null);
@@ -340,7 +362,7 @@ async function run() {
   }
   state.job = job.id;
   const photoUrl = state.photo.url;
-  const label = m.title;
+  const label = splitTitle(m.title)[0];
   poll(job, m, photoUrl, label);
 }
 
@@ -420,7 +442,7 @@ async function start() {
     const [methods, examples] = await Promise.all([fetch("/api/methods").then((r) => r.json()),
                                                    fetch("/api/examples").then((r) => r.json())]);
     state.server = methods;
-    state.methods = methods.catalog;
+    state.methods = methods.details;
     buildMethods();
     const first = state.methods.find((m) => m.needs_style && !m.iterative) || state.methods[0];
     selectMethod(first.name);
