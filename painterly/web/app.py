@@ -12,6 +12,7 @@ import asyncio
 import io
 import tempfile
 import time
+import warnings
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +61,10 @@ def decode_upload(data: bytes, what: str, max_pixels: int) -> Image.Image:
     and named as this server's limit (`painterly serve --max-megapixels`)."""
     limit = f"this server accepts up to {max_pixels / 1e6:g} MP (painterly serve --max-megapixels): scale it down"
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # judged below, by our limit
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
     except Image.DecompressionBombError:
         raise InputError(f"{what} has far too many pixels; {limit}") from None
     except Exception:  # not an image, truncated header...: decode_bytes words it
