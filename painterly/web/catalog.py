@@ -44,7 +44,9 @@ def model_names(m: methods.Method) -> list[str]:
 
 
 def _label(name: str) -> str:
-    return _LABELS.get(name) or name.replace("_", " ").capitalize()
+    if name in _LABELS:
+        return _LABELS[name]
+    return name.upper() if len(name) <= 2 else name.replace("_", " ").capitalize()
 
 
 def method_options(m: methods.Method, max_steps: int) -> list[dict]:

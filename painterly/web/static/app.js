@@ -193,7 +193,8 @@ function buildMethods() {
     const t = document.createElement("b"); t.textContent = title;
     const s = document.createElement("span"); s.className = "summary"; s.textContent = m.description || "";
     const p = document.createElement("span"); p.className = "paper";
-    p.textContent = [paperName, m.paper].filter(Boolean).join(" — ") || m.name;
+    const paper = m.paper || "";
+    p.textContent = (paperName && !paper.startsWith(paperName) ? [paperName, paper] : [paper]).filter(Boolean).join(" — ") || m.name;
     b.append(t, s, p);
     b.addEventListener("click", () => selectMethod(m.name));
     box.append(b);
@@ -256,8 +257,11 @@ function selectMethod(name) {
   const values = (state.values[m.name] = state.values[m.name] || {});
   const main = $("controls"), more = $("more-controls");
   main.textContent = ""; more.textContent = "";
-  for (const o of m.options) (o.advanced ? more : main).append(control(o, values));
+  // In the open: the method's main knobs, then the shared strength. Under "More settings": the shared
+  // options first (size, colours), then the method's own expert options.
+  for (const o of m.options) if (!o.advanced) main.append(control(o, values));
   for (const o of state.server.common) (o.advanced ? more : main).append(control(o, state.common));
+  for (const o of m.options) if (o.advanced) more.append(control(o, values));
   $("style-drop").classList.toggle("off", !m.needs_style);
   if (!m.needs_style && state.painting && !state.painting.trained) {
     $("style-note").textContent = "This method uses its own trained style: the painting is not used.";
