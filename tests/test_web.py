@@ -434,6 +434,50 @@ def test_methods_carry_the_schema_the_page_builds_its_controls_from(tmp_path):
     assert page.status_code == 200 and "app.js" in page.text
 
 
+def test_a_newly_registered_method_appears_with_its_own_controls(tmp_path, uploads):
+    """One registration: /api/methods offers it with its options (the page's controls), its models
+    join the gallery, and /api/jobs runs it with those options."""
+    import dataclasses as dc
+
+    import torch
+
+    from painterly import methods
+    from painterly.options import opt
+
+    @dc.dataclass
+    class TintOptions:
+        model: str = opt(None, help="which tint")
+        amount: float = opt(0.5, min=0.0, max=1.0, help="how far towards the tint")
+
+    def run(r, o):
+        return methods.Output(o.amount * torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1).expand_as(r.content)
+                              + (1 - o.amount) * r.content, info={"seconds": 0.0, "model": o.model})
+
+    methods.all_methods()
+    methods.register(methods.Method(
+        name="tint", title="A red tint (test)", paper="nobody 2026", description="tints the photo",
+        options=TintOptions, run=run, needs_style=False, needs_model=True, supports=frozenset({"strength"}),
+        models=lambda: [methods.ModelInfo("red")]))
+    try:
+        with TestClient(create_app(settings(tmp_path))) as client:
+            tint = next(d for d in client.get("/api/methods").json()["details"] if d["name"] == "tint")
+            assert tint["title"] == "A red tint (test)" and [o["name"] for o in tint["options"]] == ["model", "amount"]
+            assert tint["options"][0]["choices"] == ["red"] and tint["options"][1]["max"] == 1.0
+            assert {"id": "red", "method": "tint", "title": "Red", "url": None} in client.get("/api/examples").json()["styles"]
+            r = client.post("/api/jobs", files={"content": ("c.jpg", uploads[0])},
+                            data={"method": "tint", "model": "red", "amount": "1", "size": "32"})
+            assert r.status_code == 202, r.text
+            st = _wait(client, r.json()["id"], lambda st: st["state"] not in ("waiting", "running"))
+            assert st["state"] == "done" and st["result"]["download_name"] == "c_red_tint.png"
+            out = np.asarray(Image.open(io.BytesIO(client.get(st["result"]["url"]).content)).convert("RGB"))
+            assert out[..., 0].min() > 250 and out[..., 1].max() < 5
+            bad = client.post("/api/jobs", files={"content": ("c.jpg", uploads[0])},
+                              data={"method": "tint", "model": "red", "amount": "3"})
+            assert bad.status_code == 422 and "amount must be between 0.0 and 1.0" in bad.json()["detail"]
+    finally:
+        methods._REGISTRY.pop("tint")
+
+
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
                  if p and os.path.exists(p)), None)
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "images"
