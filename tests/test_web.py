@@ -480,7 +480,9 @@ def test_a_newly_registered_method_appears_with_its_own_controls(tmp_path, uploa
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
                  if p and os.path.exists(p)), None)
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "images"
+#: Screenshots go to test-artifacts/; with PAINTERLY_UPDATE_SCREENSHOTS=1 they refresh the README's.
+SHOTS = (Path(__file__).resolve().parents[1] / "docs" / "images" if os.environ.get("PAINTERLY_UPDATE_SCREENSHOTS")
+         else ARTIFACTS)
 
 
 def _visible_in_viewport(page, selector: str) -> bool:
@@ -554,7 +556,7 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             assert page.locator("#strip button").count() == 2
             _set(page, "#split", 35)
             SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "web.png"))
+            page.screenshot(path=str(SHOTS / "web.jpg"), type="jpeg", quality=85)
             # a trained style from the gallery: one click, no painting needed
             page.click("#gallery .thumb.trained >> nth=0")
             assert page.get_attribute(".method[aria-checked=true]", "data-name") == "model"
@@ -580,7 +582,7 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             assert phone.get_attribute("#download", "download") == "tubingen_great-wave_adain.png"
             assert phone.evaluate("document.documentElement.scrollWidth") <= 390   # no sideways scroll
             assert phone.evaluate("document.querySelector('#run').getBoundingClientRect().top + scrollY") < 1500
-            phone.screenshot(path=str(SHOTS / "web_phone.png"))
+            phone.screenshot(path=str(SHOTS / "web_phone.jpg"), type="jpeg", quality=85)
             phone.close()
         finally:
             browser.close()
