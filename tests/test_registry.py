@@ -121,3 +121,20 @@ def test_help_and_parsing_stylize_import_no_trainer_or_optional_package():
             "('gradio', 'matplotlib', 'onnx', 'onnxruntime', 'av', 'torchvision') or m.endswith('.train')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_registry_first_load_is_complete_in_every_thread():
+    """Two web requests asking at once must both see every method (a half-loaded list hid one)."""
+    import subprocess
+    import sys
+    code = (
+        "import threading, painterly.methods as m\n"
+        "seen = []\n"
+        "b = threading.Barrier(8)\n"
+        "def ask():\n"
+        "    b.wait(); seen.append(len(m.names()))\n"
+        "ts = [threading.Thread(target=ask) for _ in range(8)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "print(sorted(set(seen)), len(m.names()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == f"[{out[1]}]", out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -94,6 +95,7 @@ class Method:
 _REGISTRY: dict[str, Method] = {}
 _ORDER: dict[str, tuple[int, int]] = {}      # (room's place in ROOMS, registration order)
 _loaded = False
+_load_lock = threading.RLock()    # web servers ask from several threads at once
 
 
 def register(method: Method) -> Method:
@@ -110,11 +112,15 @@ def register(method: Method) -> Method:
 
 
 def _load() -> None:
+    """Import every room once; a second thread waits until all are registered (never a partial list)."""
     global _loaded
-    if not _loaded:
-        _loaded = True
-        for room in ROOMS:
-            importlib.import_module(f"{__name__}.{room}")
+    if _loaded:
+        return
+    with _load_lock:
+        if not _loaded:
+            for room in ROOMS:
+                importlib.import_module(f"{__name__}.{room}")
+            _loaded = True
 
 
 def all_methods() -> list[Method]:
