@@ -1,0 +1,140 @@
+"""Magenta's one-pass stylisation: any painting (Ghiasi et al.) or one of 26 trained styles
+(Dumoulin et al.), at the output's full resolution.
+
+Arbitrary style: the predictor turns the painting into a 100-number style vector; strength is
+Ghiasi's interpolation between the photo's own vector and the painting's; several paintings blend
+by their vectors; with region masks each region is painted with its own vector.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Optional
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .. import images
+from ..errors import InputError
+from ..losses import blend_weights
+from .presets import preset_params
+
+#: The style predictor's input side in Magenta's release; the network is fully convolutional with
+#: a global pool, so other sizes work (smaller: coarser texture statistics).
+STYLE_SIZE = 256
+#: MobileNetV2 downsamples by 32: a smaller style image has no 1x1 feature left to pool.
+MIN_STYLE_SIDE = 32
+
+
+@dataclass
+class MagentaOptions:
+    """Options of `--method magenta`."""
+
+    alpha: float = 1.0                  # strength: 0 = the photo's own style vector, 1 = the painting's
+    style_size: int = STYLE_SIZE        # side of the square the painting is centre-cropped and resized to
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise InputError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if self.style_size < MIN_STYLE_SIDE:
+            raise InputError(f"--style-size must be at least {MIN_STYLE_SIDE} px for the style predictor, "
+                             f"got {self.style_size}")
+
+
+def check_style_image(t: torch.Tensor, what: str = "style image") -> None:
+    """InputError when a painting is too small for the style predictor."""
+    h, w = t.shape[-2:]
+    if min(h, w) < MIN_STYLE_SIDE:
+        raise InputError(f"{what} is too small for the style predictor ({w}x{h}): it needs at least "
+                         f"{MIN_STYLE_SIDE} px on each side")
+
+
+def _square(t: torch.Tensor, side: int) -> torch.Tensor:
+    """Centre square crop resized to side x side (antialiased), as Magenta feeds its predictor."""
+    h, w = t.shape[-2:]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    t = t[..., top:top + s, left:left + s]
+    return F.interpolate(t, size=(side, side), mode="bilinear", antialias=side < s, align_corners=False)
+
+
+def style_vector(img: torch.Tensor, style_size: int = STYLE_SIZE, device: str = "cpu") -> torch.Tensor:
+    """(1, 3, H, W) painting in [0, 1] -> its (1, 100) style vector."""
+    from .files import load
+    check_style_image(img)
+    with torch.inference_mode():
+        return load("magenta-predictor").to(device)(_square(img.to(device), style_size)).float()
+
+
+def pad4(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """Reflect-pad H and W up to multiples of 4 (both networks downsample twice); returns x, H, W."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % 4, (-w) % 4
+    if ph or pw:
+        x = F.pad(x, [0, pw, 0, ph], mode="reflect")
+    return x, h, w
+
+
+def transform(x: torch.Tensor, vectors: torch.Tensor, device: str = "cpu") -> torch.Tensor:
+    """Apply the arbitrary-style transformer to (1, 3, H, W) `x` once per row of `vectors` (k, 100)."""
+    from .files import load
+    net = load("magenta-transformer").to(device)
+    xp, h, w = pad4(x.to(device))
+    outs = []
+    with torch.inference_mode():
+        for v in vectors.to(device):
+            outs.append(net(xp, v[None])[..., :h, :w].float().cpu())
+    return torch.cat(outs)
+
+
+def composite(outs: torch.Tensor, masks: Sequence[torch.Tensor], base: torch.Tensor) -> torch.Tensor:
+    """Paste stylised image i where mask i is white; positions outside every mask keep `base`."""
+    t = base
+    for o, m in zip(outs, masks):
+        m = m.to(o.dtype)
+        t = m * o[None] + (1 - m) * t
+    return t
+
+
+def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: MagentaOptions,
+        style_blend: Optional[Sequence[float]] = None,
+        style_masks: Optional[Sequence[torch.Tensor]] = None) -> tuple[torch.Tensor, dict]:
+    """Stylise (1, 3, H, W) `content` with one or more paintings; returns the image and info."""
+    options.validate()
+    if not styles:
+        raise InputError("method magenta needs at least one style image")
+    if style_masks is not None and len(style_masks) != len(styles):
+        raise InputError(f"--style-masks needs one mask per style: {len(styles)} style(s), "
+                         f"{len(style_masks)} mask(s)")
+    dev = options.device
+    t0 = time.perf_counter()
+    vecs = torch.cat([s.to(dev).float() if s.dim() == 2 else style_vector(s, options.style_size, dev)
+                      for s in styles])   # a (1, 100) tensor is a style vector already
+    if options.alpha < 1.0:
+        own = style_vector(content, options.style_size, dev)
+        vecs = options.alpha * vecs + (1.0 - options.alpha) * own
+    if style_masks is None:
+        w = torch.tensor(blend_weights(style_blend, len(styles)), dtype=vecs.dtype, device=vecs.device)
+        w = w / w.sum()
+        out = transform(content, (w[:, None] * vecs).sum(0, keepdim=True), dev)
+    else:
+        outs = transform(content, vecs, dev)
+        out = composite(outs, style_masks, content.cpu())
+    return out, {"seconds": time.perf_counter() - t0, "alpha": options.alpha, "style_size": options.style_size,
+                 "style_vectors": vecs.cpu()}
+
+
+def run_preset(content: torch.Tensor, names: Sequence[str], style_blend: Optional[Sequence[float]] = None,
+               device: str = "cpu") -> tuple[torch.Tensor, dict]:
+    """One of the 26 trained styles (or a blend of several) applied once at full resolution."""
+    from .files import load
+    t0 = time.perf_counter()
+    params = preset_params(names, style_blend)
+    net = load("magenta-26styles").to(device)
+    xp, h, w = pad4(content.to(device))
+    with torch.inference_mode():
+        out = net(xp, params=params.to(device))[..., :h, :w].float().cpu()
+    return out, {"model": "+".join(names), "seconds": time.perf_counter() - t0}
