@@ -105,6 +105,8 @@ class Encoder(nn.Module):
             raise InputError(f"unknown pooling '{pooling}': use 'max' or 'avg'")
         self.name, self.pooling = name, pooling
         s = weights.spec(name)
+        if s.kind != "encoder":
+            raise InputError(f"'{name}' is not an encoder: choose one of {', '.join(weights.encoders())} (or 'auto')")
         self.layers = list(dict.fromkeys(check_layers(name, layers)))
         arch = architecture(s.arch)
         order = [n for n, *_ in arch]

@@ -228,6 +228,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def load_mask(src: ImageLike, size: tuple[int, int], what: str = "mask") -> torch.Tensor:
     """A mask image -> (1, 1, h, w) float in [0, 1] at `size`; white = stylise, black = keep."""
     t = load_image(src, what)
+    mh, mw = t.shape[-2:]
+    if abs(mw / mh - size[1] / size[0]) > 0.02 * size[1] / size[0]:
+        name = f"{what} {src}" if isinstance(src, (str, os.PathLike)) else what
+        raise InputError(f"{name} is {mw}x{mh} but the photo's shape is {size[1]}x{size[0]}: a mask needs the "
+                         "photo's aspect ratio (draw it on the photo)")
     grey = t.mean(dim=1, keepdim=True)
     return F.interpolate(grey, size=size, mode="bilinear", align_corners=False).clamp(0, 1)
 

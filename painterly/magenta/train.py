@@ -1,0 +1,195 @@
+"""A new style in minutes on a CPU (Dumoulin et al. 2017, section 4.3): keep every convolution of
+the GPU-trained 26-style network fixed and learn only the new style's gamma/beta (990 numbers) with
+the perceptual loss of the offline VGG-19 -- Gatys' own objective (content conv4_2, Gram style
+conv1_1..conv5_1), averaged over random photo crops. Also: refining one painting's style vector for
+the arbitrary network against the same loss (seconds).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+from torch import nn
+
+from .. import images, training, weights
+from ..errors import InputError
+from ..features import Encoder
+from ..gatys import DEFAULT_STYLE_LAYERS
+from ..losses import content_loss, gram_matrix, style_loss
+from .presets import NAMES, save_style, save_vector
+from .stylize import pad4
+
+KIND = "train-style-fast"
+
+
+@dataclass
+class FastStyleOptions:
+    """A fast (gamma/beta-only) style run; defaults reach the shipped starry_night's quality in minutes."""
+
+    size: int = 192                          # square crop side of the training photos
+    batch_size: int = 2
+    steps: int = 300
+    lr: float = 0.02
+    content_weight: float = 1.0
+    style_weight: Optional[float] = None     # None: the encoder's Gatys balance (1e-4 for vgg19-caffe-q8)
+    style_size: int = 512                    # long side of the painting (bench quality: 512)
+    init: str = "nearest"                    # "nearest" of the 26 styles on the first batch, or "mean"
+    encoder: str = weights.AUTO
+    seed: int = 0
+    checkpoint_every: int = 50
+    workers: int = 0
+
+    def validate(self) -> None:
+        for name in ("size", "batch_size", "steps", "style_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.size < 32:
+            raise InputError("--size must be at least 32 px")
+        if not self.lr > 0:
+            raise InputError("--lr must be positive")
+        if self.init not in ("nearest", "mean"):
+            raise InputError(f"--init must be nearest or mean, got {self.init}")
+
+
+class StyleRow(nn.Module):
+    """The only trainable numbers: one style's flat gamma|beta."""
+
+    def __init__(self, params: torch.Tensor):
+        super().__init__()
+        self.params = nn.Parameter(params.clone().reshape(1, -1))
+
+
+class PerceptualLoss(nn.Module):
+    """Gatys' objective against one painting: content on conv4_2, Gram style on conv1_1..conv5_1."""
+
+    def __init__(self, style: torch.Tensor, encoder: str, style_weight: Optional[float], content_weight: float = 1.0):
+        super().__init__()
+        name = weights.auto_encoder() if encoder == weights.AUTO else encoder
+        self.content_layers, self.style_layers = ("conv4_2",), tuple(DEFAULT_STYLE_LAYERS)
+        self.enc = Encoder(name, [*self.content_layers, *self.style_layers])
+        self.beta = style_weight if style_weight is not None else weights.spec(name).style_weight
+        self.alpha = content_weight
+        with torch.no_grad():
+            f = self.enc(style)
+            self.targets = {n: gram_matrix(f[n]) for n in self.style_layers}
+
+    def forward(self, y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        fy = self.enc(y)
+        with torch.no_grad():
+            fx = self.enc(x)
+        c = sum(content_loss(fy[n], fx[n]) for n in self.content_layers)
+        s = sum(style_loss(fy[n], self.targets[n]) for n in self.style_layers)
+        return {"loss": self.alpha * c + self.beta * s, "content": c, "style": s}
+
+
+def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], output: Union[str, os.PathLike],
+                     options: Optional[FastStyleOptions] = None, resume: bool = False,
+                     callback: Optional[training.Callback] = None) -> training.TrainResult:
+    """Learn `style`'s gamma/beta for the 26-style network on photos under `data`; write the style to
+    `output` (usable as --model OUTPUT), with `output`.ckpt.pt and .losses.json/.png. CPU only."""
+    from .files import load
+    output, state, opts = training.start_run(output, resume, KIND, options or FastStyleOptions())
+    files = images.list_images(data)
+    training.seed_everything(opts.seed)
+    net = copy.deepcopy(load("magenta-26styles"))
+    style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
+    s = images.resize_long_side(images.load_image(style, "style image"), opts.style_size)
+    loss_fn = PerceptualLoss(s, opts.encoder, opts.style_weight, opts.content_weight)
+    data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, 0, opts.workers)
+    init_note = ""
+    if state is None:
+        rows = torch.cat([net.gamma, net.beta], dim=1)
+        if opts.init == "mean":
+            init = rows.mean(0)
+            init_note = "mean of the 26 styles"
+        else:   # the existing style that already scores best on a held-out batch
+            x = next(iter(training.batches(training.RandomCrops(files, opts.size, opts.seed + 7919), 2, 0)))
+            with torch.no_grad():
+                scores = [float(loss_fn(net(x, params=r[None]), x)["loss"]) for r in rows]
+            k = min(range(len(scores)), key=scores.__getitem__)
+            init, init_note = rows[k], f"started from {NAMES[k]}"
+    else:
+        init = torch.zeros(net.gamma.shape[1] * 2)
+    row = StyleRow(init)
+    optimizer = torch.optim.Adam(row.parameters(), lr=opts.lr)
+    history, start = training.restore(state, row, optimizer)
+    if state is not None:
+        init_note = state.get("init_note", "")
+        data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, start,
+                                     opts.workers)
+    elapsed0 = state.get("seconds", 0.0) if state else 0.0
+    t0 = time.perf_counter()
+
+    def step_fn(step: int, x: torch.Tensor) -> dict[str, float]:
+        losses = loss_fn(net(x, params=row.params), x)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        optimizer.step()
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    def save(step: int) -> None:
+        seconds = elapsed0 + time.perf_counter() - t0
+        meta = {"name": Path(output).stem, "style": Path(style_label).name, "data": str(data),
+                "photos": len(files), "steps": step, "seconds": round(seconds, 1),
+                "device": training.device_label("cpu", 1), "options": asdict(opts), "init": init_note,
+                "method": "gamma/beta of Magenta's 26-style network (convolutions frozen)",
+                "final_losses": history[-1] if history else None}
+        training.save_checkpoint({"kind": KIND, "step": step, "model": row.state_dict(),
+                                  "optimizer": optimizer.state_dict(), "rng": training.rng_state(),
+                                  "history": history, "options": asdict(opts), "seconds": seconds,
+                                  "init_note": init_note}, training.checkpoint_path(output))
+        save_style(row.params, output, meta)
+        if history:
+            training.write_history(history, Path(output).with_suffix(".losses"), ("loss", "content", "style"),
+                                   f"train-style --fast {Path(style_label).name}", meta)
+
+    res = training.train_loop(step_fn, data_iter, start, opts.steps, save, history, opts.checkpoint_every, callback)
+    return training.TrainResult(Path(output), training.checkpoint_path(output), res.step, res.stopped,
+                                elapsed0 + res.seconds, history)
+
+
+def refine_vector(content: torch.Tensor, style: torch.Tensor, steps: int = 20, lr: float = 0.05,
+                  style_size: int = 256, encoder: str = weights.AUTO, style_weight: Optional[float] = None,
+                  callback=None) -> tuple[torch.Tensor, list[dict]]:
+    """Optimise the painting's 100-number style vector so that the transformer's output on `content`
+    scores lower on Gatys' objective (Adam, `steps` steps); returns (vector (1, 100), history).
+    The first history record is the predictor's own vector."""
+    from .files import load
+    from .stylize import style_vector
+    if steps < 1:
+        raise InputError("--steps must be at least 1")
+    net = load("magenta-transformer")
+    s = images.resize_long_side(style, max(content.shape[-2:]))
+    loss_fn = PerceptualLoss(s, encoder, style_weight)
+    v = style_vector(style, style_size).clone().requires_grad_(True)
+    opt = torch.optim.Adam([v], lr=lr)
+    xp, h, w = pad4(content)
+    history: list[dict] = []
+    best = (float("inf"), v.detach().clone())
+    for step in range(steps + 1):
+        y = net(xp, v)[..., :h, :w]
+        losses = loss_fn(y, content)
+        rec = {"step": step, **{k: float(t.detach()) for k, t in losses.items()}}
+        history.append(rec)
+        if callback:
+            callback(rec)
+        if rec["loss"] < best[0]:
+            best = (rec["loss"], v.detach().clone())
+        if step == steps:
+            break
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        opt.step()
+    return best[1], history
+
+
+def write_vector(vec: torch.Tensor, path: Union[str, os.PathLike], meta: dict) -> Path:
+    """Save a (refined) style vector for `--method magenta STYLE.pt`."""
+    images.check_output_path(path, {".pt"})
+    return save_vector(vec, path, meta)
