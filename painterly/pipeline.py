@@ -89,8 +89,14 @@ def _check_supports(m: methods.Method, n_styles: int, t: TransferOptions) -> Non
         if value is not None and feature not in m.supports:
             raise OptionError("style_blend" if feature == "blend" else feature,
                               f"works with method {who(feature)}, not {m.name}")
-    if t.style_blend is not None:
+    if t.style_blend is not None and m.needs_style:   # a model method checks its own (one weight per model)
         blend_weights(t.style_blend, n_styles)
+
+
+def _load_style(src: images.ImageLike) -> torch.Tensor:
+    s = images.load_image(src, "style image")
+    images.check_min_size(s, "style image")
+    return s
 
 
 def run_stylize(content: images.ImageLike,
@@ -123,14 +129,12 @@ def run_stylize(content: images.ImageLike,
     check_fits(h, w, dev, method=m.name, options=o)
     c = images.resize(c, (h, w))
     images.check_min_size(c, "content image at --size")
-    s_list = [images.load_image(s, "style image") for s in style_list]
-    for s in s_list:
-        images.check_min_size(s, "style image")
+    s_list = [m.load_style(s, "style image") if m.load_style else _load_style(s) for s in style_list]
     mk = images.load_mask(mask, (h, w)) if mask is not None else None
     region_masks = ([images.load_mask(sm, (h, w), "style mask") for sm in style_masks]
                     if style_masks is not None else None)
     if preserve_colors == "match":
-        s_list = [colour.match_colours(s, c) for s in s_list]
+        s_list = [colour.match_colours(s, c) if s.dim() == 4 else s for s in s_list]
 
     res = m.run(methods.Run(c, s_list, dev, style_blend, mk, region_masks, strength, callback, image_callback,
                             image_every), o)

@@ -23,7 +23,7 @@ import torch
 from ..errors import InputError
 
 #: The rooms, in the order front ends list their methods. One line per room.
-ROOMS = ("gatys", "arbitrary", "feedforward", "cyclegan")
+ROOMS = ("gatys", "magenta", "arbitrary", "feedforward", "cyclegan")
 
 #: What a method can do besides the basics (one style image or a model in, one image out).
 SUPPORTS = ("mask", "blend", "style_masks", "strength", "preserve_colors")
@@ -83,6 +83,8 @@ class Method:
     models: Optional[Callable[[], list[ModelInfo]]] = None     # listing when needs_model
     bench: Optional[Callable[[str], tuple[str, Callable[[torch.Tensor, torch.Tensor], Any]]]] = None
     """bench(device) -> (label, fn(content, style)): one timed inference for `bench fast`."""
+    load_style: Optional[Callable[[Any, str], torch.Tensor]] = None
+    """load_style(src, what) -> tensor: how the method reads a style argument (default: an image)."""
 
     def can_run_in_browser(self) -> bool:
         """A web page can offer it: it needs no model, or it lists models to pick from."""

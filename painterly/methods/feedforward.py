@@ -16,7 +16,8 @@ from . import Method, ModelInfo, Output, Run, register
 class ModelOptions:
     """Which trained network paints the photo."""
 
-    model: Optional[str] = opt(None, help="a .pt file from train-style, or a name from `painterly models`")
+    model: Optional[str] = opt(None, help="a .pt file from train-style, or a name from `painterly models`; "
+                                          "Magenta styles blend: --model starry_swirls,cut_paper --style-blend 0.7 0.3")
 
     def validate(self) -> None:
         if not self.model:
@@ -31,6 +32,17 @@ def _cached(name: str, device: str):
 
 
 def _run(r: Run, o: ModelOptions) -> Output:
+    from ..magenta import presets
+    names = [n.strip() for n in str(o.model).split(",") if n.strip()]
+    if names and all(presets.is_preset(n) for n in names):
+        # Magenta's 26-style network (or a style learned for it by train-style --fast): a style is a
+        # gamma/beta row, so a blend of names is one pass with the rows mixed.
+        from ..magenta import run_preset
+        out, info = run_preset(r.content, names, r.style_blend, r.device)
+        return Output(out, info={**info, "options": {"model": str(o.model)}})
+    if r.style_blend is not None:
+        raise OptionError("style_blend", "with --model blends Magenta styles: give comma-separated names from "
+                                         "painterly models")
     from ..feedforward import apply
     sm = _cached(str(o.model), r.device)
     t0 = time.perf_counter()
@@ -39,9 +51,15 @@ def _run(r: Run, o: ModelOptions) -> Output:
 
 
 def models() -> list[ModelInfo]:
-    """The shipped trained styles, with how each was made."""
+    """The shipped trained styles, with how each was made: painterly's own feed-forward networks,
+    styles learned by train-style --fast, and the 26 of Magenta's multi-style network."""
     from ..feedforward.model import zoo_dir
-    return [_info(str(p), p.stat().st_mtime) for p in sorted(zoo_dir().glob("*.pt"))]
+    from ..magenta import presets
+    own = [_info(str(p), p.stat().st_mtime) for p in sorted(zoo_dir().glob("*.pt"))]
+    fast = [_fast_info(str(p), p.stat().st_mtime) for p in presets.learned().values()]
+    m26 = [ModelInfo(n, f"Magenta 26-style network, style {i} (Dumoulin et al. 2017, GPU-trained; Apache-2.0)")
+           for i, n in enumerate(presets.NAMES)]
+    return own + fast + m26
 
 
 @lru_cache(maxsize=64)
@@ -52,6 +70,16 @@ def _info(path: str, mtime: float) -> ModelInfo:
     return ModelInfo(Path(path).stem, f"style {meta.get('style', '?')}; {meta.get('steps', '?')} steps on "
                              f"{meta.get('photos', '?')} photos, {meta.get('seconds', 0) / 60:.0f} min on "
                              f"{meta.get('device', '?')}", meta)
+
+
+@lru_cache(maxsize=64)
+def _fast_info(path: str, mtime: float) -> ModelInfo:
+    from ..magenta import presets
+    meta = presets.load_style(path, 990)[1]
+    cpu = meta.get("cpu_seconds")
+    return ModelInfo(Path(path).stem, f"style {meta.get('style', '?')}; gamma/beta for Magenta's 26-style network "
+                             f"(train-style --fast), {meta.get('steps', '?')} steps"
+                             + (f", {cpu / 60:.1f} CPU-min" if cpu else ""), meta)
 
 
 def _bench(device: str):
@@ -68,5 +96,5 @@ register(Method(
     name="model", title="A trained style, instant (Johnson)", paper="Johnson, Alahi & Fei-Fei 2016",
     description="one pass through a network trained for one painting (painterly models lists them)",
     options=ModelOptions, run=_run, needs_style=False, needs_model=True,
-    supports=frozenset({"mask", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 16 * 4 * 8,
+    supports=frozenset({"mask", "blend", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 16 * 4 * 8,
     models=models, bench=_bench))

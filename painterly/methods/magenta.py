@@ -1,0 +1,69 @@
+"""Room: any painting in one pass with Magenta's GPU-trained networks (Ghiasi et al. 2017).
+The networks, weights and style vectors live in `painterly.magenta`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..options import OptionError, check_fields, opt
+from . import Method, Output, Run, register
+
+STYLE_SIZE = 256        # the predictor's input side in Magenta's release
+MIN_STYLE_SIDE = 32     # MobileNetV2 downsamples by 32
+
+
+@dataclass
+class MagentaOptions:
+    """Strength and style-predictor input of a Magenta arbitrary-style run."""
+
+    alpha: float = opt(1.0, min=0.0, max=1.0,
+                       help="style strength 0..1 (times --strength): magenta mixes the photo's own style vector "
+                            "with the painting's")
+    style_square: int = opt(STYLE_SIZE, min=MIN_STYLE_SIDE,
+                          help="magenta: side of the centre square of the painting fed to the style predictor; "
+                               "smaller = coarser statistics")
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise OptionError("alpha", f"must be between 0 and 1, got {self.alpha}")
+        check_fields(self)
+
+
+def _run(r: Run, o: MagentaOptions) -> Output:
+    from .. import magenta
+    opts = magenta.MagentaOptions(alpha=o.alpha * r.strength, style_size=o.style_square, device=r.device)
+    out, info = magenta.run(r.content, r.styles, opts, r.style_blend, r.style_masks)
+    info.pop("style_vectors", None)
+    return Output(out, info={**info, "model": "Magenta arbitrary (Ghiasi et al. 2017)"})
+
+
+def load_style(src, what: str = "style image"):
+    """A painting (1, 3, H, W) checked for the predictor, or a style-vector file (.pt) -> (1, 100)."""
+    from .. import images
+    from ..magenta import presets, stylize
+    if isinstance(src, (str, Path)) and str(src).lower().endswith(".pt"):
+        return presets.load_vector(src)
+    s = images.load_image(src, what)
+    stylize.check_style_image(s, f"{what} {src}" if isinstance(src, (str, Path)) else what)
+    return s
+
+
+def _bench(device: str):
+    from .. import magenta
+    opts = magenta.MagentaOptions(device=device)
+    return "Magenta arbitrary", lambda c, s: magenta.run(c, [s], opts)
+
+
+#: Peak bytes per output pixel (bench fast at 1024x768, plus margin): 32-channel maps at 1/4 size
+#: and 8-16 channel maps at full size, a few alive at once.
+BYTES_PER_PIXEL = 200
+
+register(Method(
+    name="magenta", title="Any painting, GPU-trained (Magenta)", paper="Ghiasi et al. 2017",
+    description="a style network trained on 80,000 paintings predicts the painting's style vector and "
+                "paints the photo in one pass at full resolution: about a second",
+    options=MagentaOptions, run=_run,
+    supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
+    memory=lambda h, w, o: h * w * BYTES_PER_PIXEL, strength_field="alpha", bench=_bench, load_style=load_style))
