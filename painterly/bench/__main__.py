@@ -4,13 +4,15 @@ so that peak memory is that run's alone), or `painterly bench gatys` with the gi
 import json
 import sys
 
-from . import inference_worker, worker
+from . import inference_worker, peer_worker, worker
 
 if len(sys.argv) == 6 and sys.argv[1] == "--worker":
     print(json.dumps(worker(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])))
 elif len(sys.argv) == 7 and sys.argv[1] == "--infer":
     print(json.dumps(inference_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
                                       int(sys.argv[6]))))
+elif len(sys.argv) == 6 and sys.argv[1] == "--peer":
+    print(json.dumps(peer_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))))
 else:
     from ..cli import main
     sys.exit(main(["bench", "gatys", *sys.argv[1:]]))
