@@ -61,7 +61,7 @@ def _bench(device: str):
 BYTES_PER_PIXEL = 200
 
 register(Method(
-    name="magenta", title="Any painting, GPU-trained (Magenta)", paper="Ghiasi et al. 2017",
+    name="magenta", title="Any painting, networks trained on GPUs (Magenta)", paper="Ghiasi et al. 2017",
     description="a style network trained on 80,000 paintings predicts the painting's style vector and "
                 "paints the photo in one pass at full resolution: about a second",
     options=MagentaOptions, run=_run,
