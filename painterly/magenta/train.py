@@ -100,7 +100,6 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
     style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
     s = images.resize_long_side(images.load_image(style, "style image"), opts.style_size).to(dev)
     loss_fn = PerceptualLoss(s, opts.encoder, opts.style_weight, opts.content_weight, dev)
-    data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, 0, opts.workers)
     init_note = ""
     if state is None:
         rows = torch.cat([net.gamma, net.beta], dim=1)
@@ -117,13 +116,13 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
         init = torch.zeros(net.gamma.shape[1] * 2)
     row = StyleRow(init).to(dev)
     optimizer = torch.optim.Adam(row.parameters(), lr=opts.lr)
-    history, start = training.restore(state, row, optimizer)
+    trainer = training.Trainer(KIND, training.checkpoint_path(output), opts, state,
+                               training.Distributed(device=dev), {"row": row},
+                               {"adam": optimizer})
     if state is not None:
         init_note = state.get("init_note", "")
-        data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, start,
-                                     opts.workers)
-    elapsed0 = state.get("seconds", 0.0) if state else 0.0
-    t0 = time.perf_counter()
+    data_iter = training.batches(training.RandomCrops(files, opts.size, opts.seed), opts.batch_size, trainer.start,
+                                 opts.workers)
 
     def step_fn(step: int, x: torch.Tensor) -> dict[str, float]:
         x = x.to(dev)
@@ -133,25 +132,20 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
         optimizer.step()
         return {k: float(v.detach()) for k, v in losses.items()}
 
-    def save(step: int) -> None:
-        seconds = elapsed0 + time.perf_counter() - t0
+    def outputs(step: int, seconds: float) -> None:
+        history = trainer.history
         meta = {"name": Path(output).stem, "style": Path(style_label).name, "data": str(data),
                 "photos": len(files), "steps": step, "seconds": round(seconds, 1),
                 "device": training.device_label(dev, 1), "options": asdict(opts), "init": init_note,
                 "method": "gamma/beta of Magenta's 26-style network (convolutions frozen)",
                 "final_losses": history[-1] if history else None}
-        training.save_checkpoint({"kind": KIND, "step": step, "model": row.state_dict(),
-                                  "optimizer": optimizer.state_dict(), "rng": training.rng_state(),
-                                  "history": history, "options": asdict(opts), "seconds": seconds,
-                                  "init_note": init_note}, training.checkpoint_path(output))
         save_style(row.params, output, meta)
         if history:
             training.write_history(history, Path(output).with_suffix(".losses"), ("loss", "content", "style"),
                                    f"train-style --fast {Path(style_label).name}", meta)
 
-    res = training.train_loop(step_fn, data_iter, start, opts.steps, save, history, opts.checkpoint_every, callback)
-    return training.TrainResult(Path(output), training.checkpoint_path(output), res.step, res.stopped,
-                                elapsed0 + res.seconds, history)
+    return trainer.fit(step_fn, data_iter, opts.steps, opts.checkpoint_every, outputs, Path(output), callback,
+                       scalars=lambda: {"init_note": init_note})
 
 
 def refine_vector(content: torch.Tensor, style: torch.Tensor, steps: int = 20, lr: float = 0.05,
