@@ -199,4 +199,5 @@ def load(name: str) -> torch.nn.Module:
     _, cls = READERS[name]
     net = cls()
     net.load_state_dict(state_dict(name))
-    return net.eval().requires_grad_(False)
+    # channels-last convolutions: 15-30 % faster on the CPU here (bench: docs/bench/magenta-cpu.json)
+    return net.eval().requires_grad_(False).to(memory_format=torch.channels_last)

@@ -83,10 +83,11 @@ def transform(x: torch.Tensor, vectors: torch.Tensor, device: str = "cpu") -> to
     from .files import load
     net = load("magenta-transformer").to(device)
     xp, h, w = pad4(x.to(device))
+    xp = xp.contiguous(memory_format=torch.channels_last)
     outs = []
     with torch.inference_mode():
         for v in vectors.to(device):
-            outs.append(net(xp, v[None])[..., :h, :w].float().cpu())
+            outs.append(net(xp, v[None])[..., :h, :w].float().cpu().contiguous())
     return torch.cat(outs)
 
 
@@ -135,6 +136,7 @@ def run_preset(content: torch.Tensor, names: Sequence[str], style_blend: Optiona
     params = preset_params(names, style_blend)
     net = load("magenta-26styles").to(device)
     xp, h, w = pad4(content.to(device))
+    xp = xp.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        out = net(xp, params=params.to(device))[..., :h, :w].float().cpu()
+        out = net(xp, params=params.to(device))[..., :h, :w].float().cpu().contiguous()
     return out, {"model": "+".join(names), "seconds": time.perf_counter() - t0}
