@@ -524,7 +524,7 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             assert page.inner_text("#content-error") == ""
             page.set_input_files("#style-file", str(style_path))
             page.wait_for_selector("#style-img:not([hidden])")
-            assert page.get_attribute(".method[aria-checked=true]", "data-name") == "adain"   # the one-pass default
+            assert page.get_attribute(".method[aria-checked=true]", "data-name") == "magenta"   # the one-pass default (first in the registry)
             # Gatys: live preview with step and ETA, then Stop keeps the best image so far
             page.click(".method[data-name=gatys]")
             assert page.is_visible("#opt-steps") and not page.is_visible("#opt-model")
@@ -579,7 +579,7 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             phone.wait_for_selector("#actions:not([hidden])", timeout=60000)
             phone.wait_for_timeout(800)                              # the smooth scroll settles
             assert _visible_in_viewport(phone, "#result")
-            assert phone.get_attribute("#download", "download") == "tubingen_great-wave_adain.png"
+            assert phone.get_attribute("#download", "download") == "tubingen_great-wave_magenta.png"
             assert phone.evaluate("document.documentElement.scrollWidth") <= 390   # no sideways scroll
             assert phone.evaluate("document.querySelector('#run').getBoundingClientRect().top + scrollY") < 1500
             phone.screenshot(path=str(SHOTS / "web_phone.jpg"), type="jpeg", quality=85)
