@@ -106,12 +106,12 @@ def _sweep(c: torch.Tensor, s: torch.Tensor, setting: str, steps: int, device: s
     return results, tiles
 
 
-def ratio_sweep(out: Path, quick: bool, device: str, setting: str = "both") -> dict:
+def ratio_sweep(out: Path, quick: bool, device: str, setting: str = "both", size: int | None = None) -> dict:
     """The alpha/beta sweep in the paper's setting (white noise, Starry Night, alpha/beta = 1..1e-9) and
     the source report's Table 1 setting (from the photo, The Great Wave, its labels 1..1e9):
     final weighted losses and images per ratio."""
     from .examples import SOURCE_STYLE, bundled
-    size, steps = (64, 5) if quick else (256, 100)
+    size, steps = (size or 64, 5) if quick else (size or 256, 100)
     c, starry = demo_pair(size)
     paintings = {"paper": starry, "source": images.load_image(bundled(SOURCE_STYLE))}
     results, md = [], [f"# Ratio sweep (Gatys)\n\nTübingen, {c.shape[-1]}x{c.shape[-2]} px, {steps} L-BFGS steps, "
@@ -149,10 +149,10 @@ def ratio_sweep(out: Path, quick: bool, device: str, setting: str = "both") -> d
     return {"markdown": "\n".join(md), "results": results}
 
 
-def content_layer(out: Path, quick: bool, device: str, setting: str = "both") -> dict:
+def content_layer(out: Path, quick: bool, device: str, setting: str = "both", size: int | None = None) -> dict:
     """Content from a shallow (conv2_2) vs a deep (conv4_2) layer: the paper's setting (no TV loss)
     and the source report's (its block2 vs block4, i.e. conv2_2 vs conv4_2, with a TV loss)."""
-    size, steps = (64, 5) if quick else (256, 100)
+    size, steps = (size or 64, 5) if quick else (size or 256, 100)
     c, s = demo_pair(size)
     tv = {"paper": 0.0, "source": SOURCE_TV_WEIGHT}
     results, tiles = [], [("photo", c)]
@@ -259,8 +259,13 @@ def speed(out: Path, quick: bool, device: str) -> dict:
           "network (16 channels, 5 residual blocks), `cyclegan` the source's DnCNN generator (depth 6, 64 "
           "channels). The last column is how many times faster than Gatys at the same size.\n\n"
           + _table(["method", "output", "s / image", "vs gatys"], rows) + "\n")
-    # The source report's own comparison: Gatys (at its Table 1's 100 iterations) vs the
-    # perceptual-loss network (Johnson et al.; painterly's `model`), timed on a GPU.
+    md += source_speed_section(results, sizes, device)
+    return {"markdown": md, "results": results}
+
+
+def source_speed_section(results: list[dict], sizes, device: str) -> str:
+    """The source report's own comparison, Gatys vs the perceptual-loss network (Johnson et al.;
+    painterly's `model`), its GPU numbers beside ours from the speed experiment's `results`."""
     src = [["source report (GPU)", "not stated", SOURCE_SPEED["gatys_s"], SOURCE_SPEED["network_s"],
             f"{SOURCE_SPEED['gatys_s'] / SOURCE_SPEED['network_s']:.0f}x"]]
     for size in sizes:
@@ -269,7 +274,7 @@ def speed(out: Path, quick: bool, device: str) -> dict:
         g100 = g["seconds_per_step"] * SOURCE_SPEED["gatys_steps"]
         src.append([f"painterly, this machine ({device})", f"long side {size}", g100, m["seconds_per_image"],
                     f"{g100 / m['seconds_per_image']:.0f}x"])
-    md += ("\n## The source's setting: Gatys vs the perceptual-loss network\n\nThe source report timed one "
+    return ("\n## The source's setting: Gatys vs the perceptual-loss network\n\nThe source report timed one "
            "Gatys image against one pass of a perceptual-loss (Johnson et al.) network on a GPU: 39 s vs "
            "0.6 s (65x). The rows below are the same "
            "comparison here: Gatys at 100 steps (the iterations of the source's Table 1; its timing's step "
@@ -277,7 +282,6 @@ def speed(out: Path, quick: bool, device: str) -> dict:
            "painterly's feed-forward `model`. The source's row is its GPU, ours this CPU, so compare the "
            "ratios, not the seconds.\n\n"
            + _table(["who", "size", "gatys s / image", "network s / image", "gatys / network"], src) + "\n")
-    return {"markdown": md, "results": results}
 
 
 def cyclegan_settings(out: Path, quick: bool, device: str, scale: float = 1.0,
@@ -349,8 +353,8 @@ EXPERIMENTS: dict[str, Callable[[Path, bool, str], dict]] = {
 def run_experiment(name: str, out_dir: str | Path, quick: bool = False, device: str = "cpu",
                    **extra) -> Path:
     """Run experiment `name`, writing report.md and results.json into `out_dir`. `extra` goes to
-    experiments that take more (ratio-sweep, content-layer: setting; cyclegan-settings: scale, domain_a,
-    domain_b)."""
+    experiments that take more (ratio-sweep, content-layer: setting, size; cyclegan-settings: scale,
+    domain_a, domain_b)."""
     if name not in EXPERIMENTS:
         raise InputError(f"unknown experiment '{name}': choose one of {', '.join(EXPERIMENTS)}")
     out = Path(out_dir)
@@ -360,6 +364,7 @@ def run_experiment(name: str, out_dir: str | Path, quick: bool = False, device: 
     meta = {"experiment": name, "quick": quick, "device": device, "seconds": time.perf_counter() - t0,
             "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
     images.atomic_write_text(out / "results.json", json.dumps({**meta, "results": res["results"]}, indent=1))
-    footer = (f"\n---\nGenerated by `painterly experiment {name}{' --quick' if quick else ''}` on {meta['date']} "
+    flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in extra.items())
+    footer = (f"\n---\nGenerated by `painterly experiment {name}{' --quick' if quick else ''}{flags}` on {meta['date']} "
               f"({device}, torch {meta['torch']}) in {meta['seconds']:.0f} s. Raw numbers: results.json.\n")
     return images.atomic_write_text(out / "report.md", res["markdown"] + footer)
