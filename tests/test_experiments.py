@@ -69,7 +69,7 @@ def test_content_layer(reports):
 
 
 def test_experiment_setting_option(tmp_path, capsys):
-    """--setting picks one setting; it is refused, in one line, where an experiment has none."""
+    """--setting picks one setting; it and --size are refused, in one line, where an experiment has none."""
     assert main(["experiment", "ratio-sweep", "-o", str(tmp_path / "r"), "--quick", "--setting", "source"]) == 0
     rows = json.loads((tmp_path / "r" / "results.json").read_text())["results"]
     assert {r["setting"] for r in rows} == {"source"} and not (tmp_path / "r" / "ratio_sweep.png").exists()
@@ -77,6 +77,8 @@ def test_experiment_setting_option(tmp_path, capsys):
     assert main(["experiment", "speed", "-o", str(tmp_path / "s"), "--setting", "source"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--setting" in err[0] and not (tmp_path / "s").exists()
+    assert main(["experiment", "speed", "-o", str(tmp_path / "s"), "--size", "100"]) == 2
+    assert "--size" in capsys.readouterr().err and not (tmp_path / "s").exists()
 
 
 def test_weights_grid(reports):
