@@ -178,8 +178,8 @@ def content_layer(out: Path, quick: bool, device: str, setting: str = "both", si
           f"{SOURCE_TV_WEIGHT:g} here; the source's start image and painting for this experiment are not stated, "
           "so ours are kept).\n\n"
           "At equal beta the two layers' content losses differ in scale (table), which decides how much of "
-          "the photo survives a run of this length from noise; the TV term removes the noise's "
-          "high-frequency residue, most visibly where the content layer is deep.\n\n"
+          "the photo survives a run of this length from noise; the TV term smooths the result (tv loss "
+          "column: source rows against paper rows).\n\n"
           + _table(["setting", "content layer", "source's name", "tv weight", "content loss", "style loss",
                     "tv loss", "total"],
                    [[r["setting"], r["content_layer"], r["source_name"], r["tv_weight"], r["content"], r["style"],
