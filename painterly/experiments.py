@@ -140,12 +140,10 @@ def ratio_sweep(out: Path, quick: bool, device: str, setting: str = "both", size
               r["paper_weighted_content"], r["paper_weighted_style"], r["stopped"] or "ran all steps"]
              for r in rows]) + f"\n\n![{st} setting]({name})\n")
     if len(_check_setting(setting)) == 2:
-        md.append("## How they differ\n\nThe same four weightings give different pictures because of the start: "
-                  "from noise (paper) the photo has to be rebuilt from its conv4_2 features within the run, so "
-                  f"at heavy style weight {steps} steps leave mostly texture, while from the photo (source) "
-                  "every column starts as the photo and keeps its layout, the style arriving as colour and "
-                  "strokes on top; the weighted content losses (alpha x content in the two tables) show the "
-                  "same gap.\n")
+        md.append("## How they differ\n\nThe two settings share the four weightings but not the start: from noise "
+                  "(paper) the photo has to be rebuilt from its conv4_2 features within the run, from the photo "
+                  "(source) it is there from the first step and only has to be kept, so at the same weighting "
+                  "the source's run keeps more of the photo (its lower alpha x content; the images).\n")
     return {"markdown": "\n".join(md), "results": results}
 
 
