@@ -14,7 +14,7 @@ Training: `train_style` (feed-forward), `train_decoder` (AdaIN/WCT), `train_cycl
 from .errors import InputError
 from .pipeline import StylizeResult, run_stylize, stylize
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def __getattr__(name: str):

@@ -106,6 +106,10 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True, metavar="DIR", help="report folder (created)")
     e.add_argument("--quick", action="store_true", help="tiny sizes and few steps (CI-sized)")
     e.add_argument("--device", default="cpu")
+    e.add_argument("--setting", choices=("both", "paper", "source"), default=None,
+                   help="ratio-sweep, content-layer: the paper's setting, the source report's, or both (default)")
+    e.add_argument("--size", type=positive_int, default=None,
+                   help="ratio-sweep, content-layer: long side in px (default 256; 64 with --quick)")
     e.add_argument("--scale", type=number, default=None,
                    help="cyclegan-settings: multiply the source's 200 epochs (e.g. 0.05)")
     e.add_argument("--domain-a", default=None, help="cyclegan-settings: folder A (default: bundled photo crops)")
@@ -382,6 +386,14 @@ def cmd_experiment(args: argparse.Namespace) -> int:
              if v is not None}
     if extra and args.name != "cyclegan-settings":
         raise InputError("--scale, --domain-a and --domain-b are options of cyclegan-settings")
+    if args.setting is not None:
+        if args.name not in ("ratio-sweep", "content-layer"):
+            raise InputError("--setting is an option of ratio-sweep and content-layer")
+        extra["setting"] = args.setting
+    if args.size is not None:
+        if args.name not in ("ratio-sweep", "content-layer"):
+            raise InputError("--size is an option of ratio-sweep and content-layer")
+        extra["size"] = args.size
     path = run_experiment(args.name, args.output, quick=args.quick, device=pick_device(args.device), **extra)
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ import torch
 from . import images
 
 CONTENT, STYLE = "tubingen.jpg", "starry_night.jpg"
+SOURCE_STYLE = "great_wave.jpg"   # the source report's Table 1 painting (Hokusai, The Great Wave)
 
 
 def bundled(name: str) -> Path:

@@ -23,16 +23,22 @@ from .bench import seconds_per_step
 from .errors import InputError
 from .examples import demo_pair
 
-PAPER_RATIOS = (1.0, 1e-3, 1e-6, 1e-9)   # alpha / beta, as the paper and source reports write it
+PAPER_RATIOS = (1.0, 1e-3, 1e-6, 1e-9)   # alpha / beta (content over style), as the paper writes it
+SOURCE_SPEED = {"gatys_s": 39.0, "network_s": 0.6, "gatys_steps": 100}   # the source report, on a GPU
+SOURCE_TV_WEIGHT = 1e6                   # the TV weight of the source setting of content-layer
+
+
+def layer_nm(content: torch.Tensor, layer: str = "conv4_2") -> int:
+    """N*M (channels x positions) of VGG `layer` for this content image: paper loss = painterly loss x N M."""
+    h, w = content.shape[-2:]
+    down = {"1": 1, "2": 2, "3": 4, "4": 8, "5": 16}[layer[4]]
+    channels = {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}[layer[4]]
+    return channels * (h // down) * (w // down)
 
 
 def paper_to_painterly_beta(ratio: float, content: torch.Tensor, layer: str = "conv4_2") -> float:
     """beta for painterly (alpha = 1) equivalent to the paper's alpha/beta = `ratio` at this size."""
-    h, w = content.shape[-2:]
-    down = {"1": 1, "2": 2, "3": 4, "4": 8, "5": 16}[layer[4]]
-    channels = {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}[layer[4]]
-    nm = channels * (h // down) * (w // down)
-    return (1.0 / ratio) / (5 * nm)
+    return (1.0 / ratio) / (5 * layer_nm(content, layer))
 
 
 def grid(tiles: list[tuple[str, torch.Tensor]], cols: int, path: Path, tile: int = 256) -> Path:
@@ -66,56 +72,116 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def ratio_sweep(out: Path, quick: bool, device: str) -> dict:
-    """The paper's alpha/beta sweep: final weighted losses and images per ratio (noise init)."""
-    size, steps = (64, 5) if quick else (512, 100)
-    c, s = demo_pair(size)
-    rows, tiles, results = [], [("photo", c)], []
-    for ratio in PAPER_RATIOS:
+SOURCE_RATIOS = (1.0, 1e3, 1e6, 1e9)   # the source report's Table 1 labels (its "alpha/beta", style over content)
+SETTINGS = ("paper", "source")
+
+
+def _check_setting(setting: str) -> tuple[str, ...]:
+    if setting == "both":
+        return SETTINGS
+    if setting not in SETTINGS:
+        raise InputError(f"unknown --setting '{setting}': use paper, source or both")
+    return (setting,)
+
+
+def _sweep(c: torch.Tensor, s: torch.Tensor, setting: str, steps: int, device: str) -> tuple[list[dict], list]:
+    """One row of runs: the paper's (noise init, its ratios) or the source's (content init, its labels)."""
+    labels = PAPER_RATIOS if setting == "paper" else SOURCE_RATIOS
+    init = "noise" if setting == "paper" else "content"
+    nm = layer_nm(c)
+    results, tiles = [], [("photo", c), ("painting", s)]
+    for label in labels:
+        ratio = label if setting == "paper" else 1.0 / label      # the paper's alpha/beta
         beta = paper_to_painterly_beta(ratio, c)
-        r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, style_weight=beta, init="noise", seed=0,
-                                                 device=device))
+        r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, style_weight=beta, init=init, seed=0, device=device))
         last = r.history[-1]
-        res = {"paper_alpha_over_beta": ratio, "paper_beta_over_alpha": 1 / ratio, "painterly_beta": beta,
-               "weighted_content": last["content"], "weighted_style": beta * last["style"],
-               "total": last["total"], "steps": len(r.history), "stopped": r.stopped}
-        results.append(res)
-        rows.append([f"{ratio:g}", f"{1 / ratio:g}", beta, res["weighted_content"], res["weighted_style"],
-                     res["total"], r.stopped or "ran all steps"])
-        tiles.append((f"alpha/beta = {ratio:g}", r.image))
-    grid(tiles, 5, out / "ratio_sweep.png")
-    md = (f"# Ratio sweep (Gatys)\n\n{steps} L-BFGS steps from white noise (seed 0), {c.shape[-1]}x{c.shape[-2]} px, "
-          "content conv4_2, style conv1_1..conv5_1, Tübingen x Starry Night, encoder vgg19-caffe-q8.\n\n"
-          "Ratios are the paper's alpha/beta (content 1/2 sum, style layers weighted 1/5); painterly's beta "
-          "(alpha = 1) is the equivalent for its size-normalised losses: beta_paper / (5 N M), "
-          "N M = channels x positions of conv4_2.\n\n"
-          + _table(["paper alpha/beta", "paper beta/alpha", "painterly beta", "alpha x content",
-                    "beta x style", "total", "stopped"], rows)
-          + "\n\n![ratio sweep](ratio_sweep.png)\n")
-    return {"markdown": md, "results": results}
+        results.append({
+            "setting": setting, "init": init, "label": label, "paper_alpha_over_beta": ratio,
+            "paper_beta_over_alpha": 1 / ratio, "painterly_beta": beta,
+            "weighted_content": last["content"], "weighted_style": beta * last["style"], "total": last["total"],
+            # the same two terms in the paper's normalisation (content 1/2 sum, style sum_l E_l / 5, alpha = 1)
+            "paper_weighted_content": nm * last["content"], "paper_weighted_style": nm * beta * last["style"],
+            "steps": len(r.history), "stopped": r.stopped})
+        tiles.append((("alpha/beta = " if setting == "paper" else "source a/b = ") + f"{label:g}", r.image))
+    return results, tiles
 
 
-def content_layer(out: Path, quick: bool, device: str) -> dict:
-    """Content from a shallow (conv2_2) vs a deep (conv4_2) layer, side by side."""
-    size, steps = (64, 5) if quick else (512, 100)
+def ratio_sweep(out: Path, quick: bool, device: str, setting: str = "both", size: int | None = None) -> dict:
+    """The alpha/beta sweep in the paper's setting (white noise, Starry Night, alpha/beta = 1..1e-9) and
+    the source report's Table 1 setting (from the photo, The Great Wave, its labels 1..1e9):
+    final weighted losses and images per ratio."""
+    from .examples import SOURCE_STYLE, bundled
+    size, steps = (size or 64, 5) if quick else (size or 256, 100)
+    c, starry = demo_pair(size)
+    paintings = {"paper": starry, "source": images.load_image(bundled(SOURCE_STYLE))}
+    results, md = [], [f"# Ratio sweep (Gatys)\n\nTübingen, {c.shape[-1]}x{c.shape[-2]} px, {steps} L-BFGS steps, "
+                       "content conv4_2, style conv1_1..conv5_1, encoder vgg19-caffe-q8, seed 0. Two settings:\n\n"
+                       "- **paper** (Gatys et al. 2016, Fig. 3): from white noise, *The Starry Night*, ratios as the "
+                       "paper writes them, alpha/beta = content weight / style weight = 1, 10^-3, 10^-6, 10^-9.\n"
+                       "- **source** (the source report's Table 1, its own setting): from the content image, *The "
+                       "Great Wave off Kanagawa*, ratios as its table labels them, 1, 10^3, 10^6, 10^9 (style "
+                       "over content: label 10^k is the paper's alpha/beta = 10^-k, the same four weightings).\n\n"
+                       "Weighted losses are given in the paper's normalisation (alpha x 1/2 sum (F-P)^2 and "
+                       "beta x sum_l E_l / 5, alpha = 1), the form the source's table lists them in; "
+                       "painterly's size-normalised beta is beta_paper / (5 N M), N M = channels x positions of "
+                       "conv4_2 (results.json also has the size-normalised values).\n"]
+    for st in _check_setting(setting):
+        rows, tiles = _sweep(c, paintings[st], st, steps, device)
+        results += rows
+        name = "ratio_sweep.png" if st == "paper" else "ratio_sweep_source.png"
+        grid(tiles, len(tiles), out / name, tile=192)
+        title = ("Paper setting: from white noise, The Starry Night" if st == "paper" else
+                 "Source setting (the source report's Table 1): from the photo, The Great Wave")
+        head = ["paper alpha/beta", "beta/alpha"] if st == "paper" else ["source label", "= paper alpha/beta"]
+        md.append(f"## {title}\n\n" + _table(
+            head + ["painterly beta", "alpha x content", "beta x style", "stopped"],
+            [[f"{r['label']:g}", f"{(r['paper_beta_over_alpha'] if st == 'paper' else r['paper_alpha_over_beta']):g}",
+              r["painterly_beta"],
+              r["paper_weighted_content"], r["paper_weighted_style"], r["stopped"] or "ran all steps"]
+             for r in rows]) + f"\n\n![{st} setting]({name})\n")
+    if len(_check_setting(setting)) == 2:
+        md.append("## How they differ\n\nThe two settings share the four weightings but not the start: from noise "
+                  "(paper) the photo has to be rebuilt from its conv4_2 features within the run, from the photo "
+                  "(source) it is there from the first step and only has to be kept, so at the same weighting "
+                  "the source's run keeps more of the photo (its lower alpha x content; the images).\n")
+    return {"markdown": "\n".join(md), "results": results}
+
+
+def content_layer(out: Path, quick: bool, device: str, setting: str = "both", size: int | None = None) -> dict:
+    """Content from a shallow (conv2_2) vs a deep (conv4_2) layer: the paper's setting (no TV loss)
+    and the source report's (its block2 vs block4, i.e. conv2_2 vs conv4_2, with a TV loss)."""
+    size, steps = (size or 64, 5) if quick else (size or 256, 100)
     c, s = demo_pair(size)
+    tv = {"paper": 0.0, "source": SOURCE_TV_WEIGHT}
     results, tiles = [], [("photo", c)]
-    for layer in ("conv2_2", "conv4_2"):
-        r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, content_layers={layer: 1.0}, init="noise",
-                                                 seed=0, device=device))
-        last = r.history[-1]
-        results.append({"content_layer": layer, "content": last["content"], "style": last["style"],
-                        "total": last["total"], "stopped": r.stopped})
-        tiles.append((f"content {layer}", r.image))
-    grid(tiles, 3, out / "content_layer.png")
-    md = (f"# Content layer: shallow vs deep\n\n{steps} L-BFGS steps from white noise, {c.shape[-1]}x{c.shape[-2]} px, "
-          "default beta (the paper's alpha/beta = 1e-3 for both layers: conv2_2 and conv4_2 have the same N M "
-          "at this size). Gatys et al. (2016, Fig. 5) report that matching a shallow layer keeps the photo's "
-          "fine pixel detail while a deep one keeps only the arrangement of objects. Compare the images below "
-          "with that: at equal beta the two layers' content losses differ in scale (table), which decides how "
-          "much of the photo survives a run of this length from noise.\n\n"
-          + _table(["content layer", "content loss", "style loss", "total"],
-                   [[r["content_layer"], r["content"], r["style"], r["total"]] for r in results])
+    for st in _check_setting(setting):
+        for layer, block in (("conv2_2", "block2"), ("conv4_2", "block4")):
+            r = gatys.run(c, [s], gatys.GatysOptions(steps=steps, content_layers={layer: 1.0}, init="noise",
+                                                     tv_weight=tv[st], seed=0, device=device))
+            last = r.history[-1]
+            results.append({"setting": st, "content_layer": layer, "source_name": f"{block}_conv2",
+                            "tv_weight": tv[st], "content": last["content"], "style": last["style"],
+                            "tv": last["tv"], "total": last["total"], "stopped": r.stopped})
+            tiles.append((f"{st}: {layer}" + (f" + TV" if tv[st] else ""), r.image))
+    grid(tiles, len(tiles), out / "content_layer.png", tile=192)
+    md = (f"# Content layer: shallow vs deep\n\n{steps} L-BFGS steps from white noise, {c.shape[-1]}x{c.shape[-2]} "
+          "px, Tübingen x The Starry Night, seed 0, painterly's default beta 1e-4 for both layers (its content loss "
+          "is a mean over the layer's N M values, so the weight means the same per feature value at either "
+          "layer). Two settings:\n\n"
+          "- **paper** (Gatys et al. 2016, Fig. 5): no smoothness term. The paper reports that matching a "
+          "shallow layer keeps the photo's fine pixel detail while a deep one keeps only the arrangement of "
+          "objects.\n"
+          f"- **source** (the source report's setting): its block2 vs block4 content layers (Keras names "
+          f"block2_conv2 / block4_conv2 = conv2_2 / conv4_2) *with* a total-variation loss (weight "
+          f"{SOURCE_TV_WEIGHT:g} here; the source's start image and painting for this experiment are not stated, "
+          "so ours are kept).\n\n"
+          "At equal beta the two layers' content losses differ in scale (table), which decides how much of "
+          "the photo survives a run of this length from noise; the TV term smooths the result (tv loss "
+          "column: source rows against paper rows).\n\n"
+          + _table(["setting", "content layer", "source's name", "tv weight", "content loss", "style loss",
+                    "tv loss", "total"],
+                   [[r["setting"], r["content_layer"], r["source_name"], r["tv_weight"], r["content"], r["style"],
+                     r["tv"], r["total"]] for r in results])
           + "\n\n![content layer](content_layer.png)\n")
     return {"markdown": md, "results": results}
 
@@ -191,7 +257,29 @@ def speed(out: Path, quick: bool, device: str) -> dict:
           "network (16 channels, 5 residual blocks), `cyclegan` the source's DnCNN generator (depth 6, 64 "
           "channels). The last column is how many times faster than Gatys at the same size.\n\n"
           + _table(["method", "output", "s / image", "vs gatys"], rows) + "\n")
+    md += source_speed_section(results, sizes, device)
     return {"markdown": md, "results": results}
+
+
+def source_speed_section(results: list[dict], sizes, device: str) -> str:
+    """The source report's own comparison, Gatys vs the perceptual-loss network (Johnson et al.;
+    painterly's `model`), its GPU numbers beside ours from the speed experiment's `results`."""
+    src = [["source report (GPU)", "not stated", SOURCE_SPEED["gatys_s"], SOURCE_SPEED["network_s"],
+            f"{SOURCE_SPEED['gatys_s'] / SOURCE_SPEED['network_s']:.0f}x"]]
+    for size in sizes:
+        g = next(r for r in results if r["method"] == "gatys" and r["size"] == size)
+        m = next(r for r in results if r["method"] == "model" and r["size"] == size)
+        g100 = g["seconds_per_step"] * SOURCE_SPEED["gatys_steps"]
+        src.append([f"painterly, this machine ({device})", f"long side {size}", g100, m["seconds_per_image"],
+                    f"{g100 / m['seconds_per_image']:.0f}x"])
+    return ("\n## The source's setting: Gatys vs the perceptual-loss network\n\nThe source report timed one "
+           "Gatys image against one pass of a perceptual-loss (Johnson et al.) network on a GPU: 39 s vs "
+           "0.6 s (65x). The rows below are the same "
+           "comparison here: Gatys at 100 steps (the iterations of the source's Table 1; its timing's step "
+           "count is not stated) from the seconds per step measured above, against "
+           "painterly's feed-forward `model`. The source's row is its GPU, ours this CPU, so compare the "
+           "ratios, not the seconds.\n\n"
+           + _table(["who", "size", "gatys s / image", "network s / image", "gatys / network"], src) + "\n")
 
 
 def cyclegan_settings(out: Path, quick: bool, device: str, scale: float = 1.0,
@@ -263,7 +351,8 @@ EXPERIMENTS: dict[str, Callable[[Path, bool, str], dict]] = {
 def run_experiment(name: str, out_dir: str | Path, quick: bool = False, device: str = "cpu",
                    **extra) -> Path:
     """Run experiment `name`, writing report.md and results.json into `out_dir`. `extra` goes to
-    experiments that take more (cyclegan-settings: scale, domain_a, domain_b)."""
+    experiments that take more (ratio-sweep, content-layer: setting, size; cyclegan-settings: scale,
+    domain_a, domain_b)."""
     if name not in EXPERIMENTS:
         raise InputError(f"unknown experiment '{name}': choose one of {', '.join(EXPERIMENTS)}")
     out = Path(out_dir)
@@ -273,6 +362,7 @@ def run_experiment(name: str, out_dir: str | Path, quick: bool = False, device: 
     meta = {"experiment": name, "quick": quick, "device": device, "seconds": time.perf_counter() - t0,
             "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
     images.atomic_write_text(out / "results.json", json.dumps({**meta, "results": res["results"]}, indent=1))
-    footer = (f"\n---\nGenerated by `painterly experiment {name}{' --quick' if quick else ''}` on {meta['date']} "
+    flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in extra.items())
+    footer = (f"\n---\nGenerated by `painterly experiment {name}{' --quick' if quick else ''}{flags}` on {meta['date']} "
               f"({device}, torch {meta['torch']}) in {meta['seconds']:.0f} s. Raw numbers: results.json.\n")
     return images.atomic_write_text(out / "report.md", res["markdown"] + footer)
