@@ -6,13 +6,14 @@ handling of EXIF rotation, odd modes (greyscale, RGBA, palette, CMYK, 16-bit) an
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
 import warnings
 from pathlib import Path
 from typing import Union
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -32,20 +33,79 @@ SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
-def open_image(path: str | os.PathLike, what: str = "image") -> Image.Image:
-    """Open and fully decode an image file as 8-bit RGB, upright per its EXIF orientation.
-
-    `what` names the role of the file ("content image", "style image") in error messages.
-    """
-    p = Path(path)
-    label = f"{what} '{p}'"
+def _check_file(p: Path, label: str) -> None:
     if not p.exists():
         raise InputError(f"{label} not found: check the path")
     if p.is_dir():
         raise InputError(f"{label} is a folder, not an image file")
     if p.stat().st_size == 0:
         raise InputError(f"{label} is empty (0 bytes): re-export or re-download it")
-    return _decode(p, label)
+
+
+def open_image(path: str | os.PathLike, what: str = "image", long_side: int | None = None) -> Image.Image:
+    """Open and decode an image file as 8-bit RGB, upright per its EXIF orientation.
+
+    `what` names the role of the file ("content image", "style image") in error messages. With
+    `long_side`, a much larger file is decoded at reduced size (JPEG's DCT scaling, else Pillow's
+    `reduce`), never below twice `long_side`, so that a 100-megapixel photo for a small output
+    costs megabytes instead of gigabytes; callers still resize to the exact size.
+    """
+    p = Path(path)
+    label = f"{what} '{p}'"
+    _check_file(p, label)
+    return _decode(p, label, long_side=long_side)
+
+
+def image_size(src: "ImageLike", what: str = "image") -> tuple[int, int]:
+    """(width, height) as `load_image` would return it (EXIF rotation applied), reading only the
+    header of a file: lets a run estimate its memory before decoding anything."""
+    if isinstance(src, torch.Tensor):
+        return int(src.shape[-1]), int(src.shape[-2])
+    if isinstance(src, np.ndarray):
+        return int(src.shape[1]), int(src.shape[0])
+    if isinstance(src, Image.Image):
+        return src.size
+    w, h, _, _ = _probe(Path(src), what)
+    return w, h
+
+
+def _probe(p: Path, what: str) -> tuple[int, int, str, str]:
+    """(width, height, format, mode) of an image file from its header, EXIF rotation applied."""
+    label = f"{what} '{p}'"
+    _check_file(p, label)
+    with _opened(p, label) as im:
+        w, h = im.size
+        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):   # rotated by 90 degrees
+            w, h = h, w
+        return w, h, im.format or "", im.mode
+
+
+def decode_memory(src: "ImageLike", long_side: int | None = None, what: str = "image") -> int:
+    """Peak bytes of `load_image(src, what, long_side)`, from the file's header alone."""
+    if not isinstance(src, (str, os.PathLike)):
+        w, h = image_size(src)
+        return w * h * 12            # one float copy of an image already in memory
+    w, h, fmt, mode = _probe(Path(src), what)
+    rw, rh = reduced_size(w, h, long_side)
+    if fmt == "JPEG":                # DCT scaling decodes at 1/2, 1/4 or 1/8 of the size
+        scale = min(8, 1 << (_reduce_factor(w, h, long_side).bit_length() - 1))
+        full = w * h * 3 // scale ** 2
+    else:                            # decoded at full size, then reduced
+        full = w * h * (4 if mode in ("1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "YCbCr") else 12)
+    return full + rw * rh * DECODE_BYTES_PER_PIXEL
+
+
+def reduced_size(w: int, h: int, long_side: int | None) -> tuple[int, int]:
+    """The size an image of (w, h) is decoded at for an output long side `long_side`: halved
+    while it stays at least twice `long_side` (what `open_image` does), else (w, h)."""
+    f = _reduce_factor(w, h, long_side)
+    return -(-w // f), -(-h // f)
+
+
+def _reduce_factor(w: int, h: int, long_side: int | None) -> int:
+    if not long_side or long_side <= 0:
+        return 1
+    return max(1, max(w, h) // (2 * long_side))
 
 
 def decode_bytes(data: bytes, what: str = "image", max_pixels: int | None = None) -> Image.Image:
@@ -55,7 +115,11 @@ def decode_bytes(data: bytes, what: str = "image", max_pixels: int | None = None
     return _decode(io.BytesIO(data), what, max_pixels)
 
 
-def _decode(src, label: str, max_pixels: int | None = None) -> Image.Image:
+@contextlib.contextmanager
+def _opened(src, label: str, max_pixels: int | None = None) -> Iterator[Image.Image]:
+    """Image.open with every way a file can be bad turned into one InputError naming it: not an
+    image, corrupt or truncated, larger than the pixel limit (checked from the header, before
+    any decoding)."""
     limit = max_pixels or MAX_PIXELS
     try:
         with warnings.catch_warnings():
@@ -67,9 +131,7 @@ def _decode(src, label: str, max_pixels: int | None = None) -> Image.Image:
                     raise InputError(
                         f"{label} is too large ({w}x{h} = {w * h / 1e6:.0f} MP; limit "
                         f"{limit / 1e6:.0f} MP): downscale it first or raise PAINTERLY_MAX_PIXELS")
-                im.load()
-                im = ImageOps.exif_transpose(im)
-                return to_rgb(im)
+                yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(f"{label} is too large (over {MAX_PIXELS / 1e6:.0f} MP; possible "
                          "decompression bomb): downscale it first or raise PAINTERLY_MAX_PIXELS") from None
@@ -80,6 +142,26 @@ def _decode(src, label: str, max_pixels: int | None = None) -> Image.Image:
         if isinstance(e, InputError):
             raise
         raise InputError(f"{label} is corrupt or truncated ({e}): re-export or re-download it") from None
+
+
+def _decode(src, label: str, max_pixels: int | None = None, long_side: int | None = None) -> Image.Image:
+    with _opened(src, label, max_pixels) as im:
+        w, h = im.size
+        factor = _reduce_factor(w, h, long_side)
+        if factor > 1 and im.format == "JPEG":
+            # DCT scaling by 1/2, 1/4 or 1/8: never smaller than the size asked for.
+            im.draft("RGB", (-(-w // factor), -(-h // factor)))
+        im.load()
+        factor = _reduce_factor(*im.size, long_side)
+        if factor > 1:
+            if im.mode == "P":
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            try:
+                im = im.reduce(factor)
+            except ValueError:   # a mode reduce() does not handle (e.g. 16-bit): full size
+                pass
+        im = ImageOps.exif_transpose(im)
+        return to_rgb(im)
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -103,10 +185,16 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+#: Peak bytes per decoded pixel of `load_image`: the 8-bit RGB image (3), its array (3) and the
+#: float tensor (12).
+DECODE_BYTES_PER_PIXEL = 18
+
+
 def pil_to_tensor(im: Image.Image) -> torch.Tensor:
-    """PIL RGB image -> float32 tensor (1, 3, H, W) in [0, 1]."""
-    a = np.asarray(to_rgb(im), dtype=np.float32) / 255.0
-    return torch.from_numpy(a.copy()).permute(2, 0, 1).unsqueeze(0)
+    """PIL RGB image -> float32 tensor (1, 3, H, W) in [0, 1] (one float copy, no more)."""
+    a = torch.from_numpy(np.array(to_rgb(im), dtype=np.uint8))
+    t = a.permute(2, 0, 1).unsqueeze(0).to(torch.float32, memory_format=torch.contiguous_format)
+    return t.div_(255.0)
 
 
 def tensor_to_pil(t: torch.Tensor) -> Image.Image:
@@ -119,8 +207,11 @@ def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     return Image.fromarray(a, "RGB")
 
 
-def load_image(src: ImageLike, what: str = "image") -> torch.Tensor:
-    """Anything image-like (path, PIL image, HxWx3 uint8 array, tensor) -> (1, 3, H, W) float in [0, 1]."""
+def load_image(src: ImageLike, what: str = "image", long_side: int | None = None) -> torch.Tensor:
+    """Anything image-like (path, PIL image, HxWx3 uint8 array, tensor) -> (1, 3, H, W) float in [0, 1].
+
+    `long_side`: the size the caller will resize to; a much larger file is decoded at reduced size
+    (see `open_image`). The result is not resized to exactly `long_side`."""
     if isinstance(src, torch.Tensor):
         t = src.detach().float()
         if t.dim() == 3:
@@ -135,7 +226,7 @@ def load_image(src: ImageLike, what: str = "image") -> torch.Tensor:
         return pil_to_tensor(Image.fromarray(a))
     if isinstance(src, Image.Image):
         return pil_to_tensor(src)
-    return pil_to_tensor(open_image(src, what))
+    return pil_to_tensor(open_image(src, what, long_side))
 
 
 def fit_size(h: int, w: int, long_side: int | None) -> tuple[int, int]:
@@ -158,9 +249,15 @@ def resize_long_side(t: torch.Tensor, long_side: int | None) -> torch.Tensor:
     return resize(t, fit_size(t.shape[-2], t.shape[-1], long_side))
 
 
-def check_min_size(t: torch.Tensor, what: str, min_side: int = MIN_SIDE) -> None:
-    """Raise InputError if the image is smaller than the encoder can handle."""
-    h, w = t.shape[-2:]
+def label(src: "ImageLike", what: str) -> str:
+    """How messages name an input: "content image 'photo.jpg'" for a file, else `what`."""
+    return f"{what} '{src}'" if isinstance(src, (str, os.PathLike)) else what
+
+
+def check_min_size(t: torch.Tensor | tuple[int, int], what: str, min_side: int = MIN_SIDE) -> None:
+    """Raise InputError if the image (a tensor, or its (width, height)) is smaller than the
+    encoder can handle; `what` names it (see `label`)."""
+    w, h = (t.shape[-1], t.shape[-2]) if isinstance(t, torch.Tensor) else t
     if min(h, w) < min_side:
         raise InputError(f"{what} is too small ({w}x{h}): needs at least {min_side} px on each side "
                          "(use a larger image or a larger --size)")
@@ -174,12 +271,38 @@ def check_output_path(path: str | os.PathLike, suffixes: Iterable[str] | None = 
     if p.suffix.lower() not in allowed:
         raise InputError(f"output '{p}' has an unsupported extension '{p.suffix}': use one of "
                          + ", ".join(sorted(allowed)))
+    if p.is_dir():
+        ext = p.suffix if p.suffix.lower() in allowed else sorted(allowed)[0]
+        raise InputError(f"output '{p}' is a folder: give a file name (e.g. {p / ('out' + ext)})")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"output folder '{parent}' does not exist: create it first")
     if not os.access(parent, os.W_OK):
         raise InputError(f"output folder '{parent}' is not writable")
     return p
+
+
+def prepare_output_folder(path: str | os.PathLike, what: str = "-o") -> Path:
+    """Create (if needed) a folder that a run writes several files into, and check that it can:
+    an existing file there, a read-only place or a bad name is one InputError, before any work."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{what} {p} is an existing file, not a folder: choose a folder name")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".painterly-write-test.", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"{what} {p}: cannot write there ({e.strerror or e}): choose another folder") from None
+    return p
+
+
+def write_error(p: Path, e: OSError) -> InputError:
+    """The one-line error for an output that could not be written (read-only place, full disk...)."""
+    if e.errno == 28:   # ENOSPC
+        return InputError(f"cannot write {p}: the disk is full")
+    return InputError(f"cannot write {p} ({e.strerror or e}): check that its folder is writable")
 
 
 def _file_mode() -> int:
@@ -192,12 +315,19 @@ def _file_mode() -> int:
 def _atomic_write(p: Path, write, binary: bool) -> Path:
     """Write via `write(file)` into a temp file beside `p`, then rename it over `p`."""
     parent = p.parent if str(p.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=parent)
+    except OSError as e:
+        raise write_error(p, e) from None
     try:
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)
         os.chmod(tmp, _file_mode())
         os.replace(tmp, p)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise write_error(p, e) from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

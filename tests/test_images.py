@@ -105,7 +105,7 @@ def test_save_is_atomic_when_encoding_fails(tmp_path, monkeypatch):
         fp.write(b"half an image")
         raise OSError("disk full")
     monkeypatch.setattr(Image.Image, "save", broken_save)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match=r"cannot write .*out\.png \(disk full\)"):   # one line, not a traceback
         images.save_image(torch.rand(1, 3, 8, 8), out)
     assert out.read_bytes() == b"old result"            # never half-written
     assert os.listdir(tmp_path) == ["out.png"]          # no temp file left behind

@@ -11,8 +11,22 @@ from typing import Union
 import numpy as np
 import torch
 
+from .. import images
 from ..errors import InputError
 from .model import load_model
+
+
+#: The oldest opset the network exports to: its reflection padding takes sizes known at run time.
+MIN_OPSET = 11
+
+
+def opset_range() -> tuple[int, int]:
+    """(oldest, newest) ONNX opset `export_onnx` accepts with this PyTorch."""
+    try:
+        from torch.onnx._constants import ONNX_MAX_OPSET as hi
+    except ImportError:   # private module moved: the newest opset known to work here
+        hi = 20
+    return MIN_OPSET, int(hi)
 
 
 def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], opset: int = 17,
@@ -20,13 +34,17 @@ def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], o
     """Write `model` as ONNX with dynamic batch/height/width (input `image`, RGB [0, 1], NCHW) and,
     when `check`, compare onnxruntime's output with PyTorch's on a random image."""
     path = Path(path)
-    if path.suffix.lower() != ".onnx":
-        raise InputError(f"ONNX output {path} must end in .onnx")
-    if not path.parent.is_dir():
-        raise InputError(f"output folder '{path.parent}' does not exist: create it first")
+    lo, hi = opset_range()
+    if not (isinstance(opset, int) and lo <= opset <= hi):
+        raise InputError(f"--opset {opset} is not supported: use {lo} to {hi} (the network pads by sizes "
+                         f"known only at run time, which needs opset {MIN_OPSET}; default 17)")
+    images.check_output_path(path, {".onnx"})
     net = load_model(model).net.eval()
     x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".onnx", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".onnx", dir=path.parent)
+    except OSError as e:
+        raise images.write_error(path, e) from None
     os.close(fd)
     try:
         try:
@@ -45,6 +63,8 @@ def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], o
         if check:
             out["max_abs_diff"] = compare(net, tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        raise images.write_error(path, e) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
