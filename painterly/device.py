@@ -1,10 +1,14 @@
-"""Choose the torch device once: CUDA when present, else CPU; an explicit choice is checked."""
+"""The torch device: chosen once (CUDA when present, else CPU; an explicit choice is checked),
+how much memory it has free, and one error for running out of it, whatever the allocator says."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 
-from .errors import InputError
+from .errors import InputError, NotEnoughMemory
 
 
 def pick_device(name: str | None = "auto") -> str:
@@ -31,9 +35,27 @@ def pick_device(name: str | None = "auto") -> str:
 
 
 def free_memory_bytes(device: str) -> int | None:
-    """Memory free for tensors on `device` (MemAvailable for the CPU), or None if unknown."""
+    """Memory that tensors on `device` may still take, or None if unknown. On the CPU: the least
+    of MemAvailable, the container's limit (cgroup) less its use, and the address-space limit
+    (`ulimit -v`) less what this process has mapped."""
     if device.startswith("cuda"):
         return torch.cuda.mem_get_info(torch.device(device))[0]
+    if device != "cpu":
+        return None
+    found = [v for v in (_meminfo_available(), _cgroup_free(), _address_space_free()) if v is not None]
+    return min(found) if found else None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return int(text) if text.isdigit() else None   # cgroup v2 writes "max" for no limit
+    except OSError:
+        return None
+
+
+def _meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -42,3 +64,87 @@ def free_memory_bytes(device: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def _cgroup_free() -> int | None:
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        lim = _read_int(limit)
+        if lim is not None and lim < 2**60:
+            return max(0, lim - (_read_int(usage) or 0))
+    return None
+
+
+def _address_space_free() -> int | None:
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return max(0, soft - int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    return soft
+
+
+def gib(n: float) -> str:
+    """Bytes for people: '3.2 GiB', '180 MiB'."""
+    if n >= 2**40:
+        return f"{n / 2**40:,.0f} TiB"
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MiB"
+
+
+def check_memory(need: int, device: str, what: str, fix: str) -> None:
+    """Refuse a run before it starts when it needs more than `device` has free: one line with
+    what needs the memory, how much, and `fix` (what to change)."""
+    free = free_memory_bytes(device)
+    if free is not None and need > free:
+        raise NotEnoughMemory(f"{what} needs about {gib(need)} but only {gib(free)} is free on {device}: {fix}")
+
+
+#: How allocators say they failed: PyTorch's CPU allocator, CUDA, MPS, NumPy, C libraries.
+_OOM_WORDS = ("out of memory", "can't allocate memory", "cannot allocate memory", "defaultcpuallocator",
+              "failed to allocate", "not enough memory", "std::bad_alloc", "mps backend out of memory")
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """Whether `e` is an allocator failure, whatever its wording or type."""
+    if isinstance(e, MemoryError):
+        return True
+    oom_type = getattr(torch, "OutOfMemoryError", None)
+    if oom_type is not None and isinstance(e, oom_type):
+        return True
+    if isinstance(e, (RuntimeError, OSError, ValueError)):
+        msg = str(e).lower()
+        return any(w in msg for w in _OOM_WORDS) or getattr(e, "errno", None) == 12   # ENOMEM
+    return False
+
+
+def out_of_memory(e: BaseException, fix: str = "lower --size") -> NotEnoughMemory:
+    """The one-line error for an allocator failure: how much was asked for, when the message says."""
+    import re
+    m = re.search(r"tried to allocate (\d+) bytes", str(e), re.I)
+    asked = f" (an allocation of {gib(int(m.group(1)))} failed)" if m else ""
+    m = m or re.search(r"tried to allocate ([\d.]+ [KMGT]i?B)", str(e), re.I)
+    if m and not asked:
+        asked = f" (an allocation of {m.group(1)} failed)"
+    return NotEnoughMemory(f"out of memory{asked}: {fix}")
+
+
+@contextlib.contextmanager
+def memory_guard(fix: str = "lower --size") -> Iterator[None]:
+    """Turn any allocator failure inside the block into NotEnoughMemory (an InputError)."""
+    try:
+        yield
+    except NotEnoughMemory:
+        raise
+    except BaseException as e:
+        if is_out_of_memory(e):
+            raise out_of_memory(e, fix) from None
+        raise

@@ -3,3 +3,8 @@
 
 class InputError(ValueError):
     """Bad input from the user: the message names the file or option and the fix."""
+
+
+class NotEnoughMemory(InputError):
+    """A run that does not fit in the memory of its device (refused before it starts, or an
+    allocator failure caught while it ran): the message says how much and what to change."""

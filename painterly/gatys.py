@@ -66,6 +66,22 @@ def estimate_memory(h: int, w: int, setting: Optional[bool] = None) -> int:
     return BASE_BYTES + BYTES_PER_PIXEL[low_memory(h, w, setting)] * h * w
 
 
+#: Peak bytes per style-image pixel of encoding a style (no gradients; measured on the CPU with
+#: vgg19-caffe-q8 at 512 and 1024 px: 1010-1020, plus margin). Styles are encoded one at a time
+#: before the optimisation starts, so this peak and `estimate_memory`'s do not add up.
+STYLE_BYTES_PER_PIXEL = 1100
+
+
+def estimate_style_memory(pixels: int) -> int:
+    """Rough peak bytes of encoding a style image of `pixels` pixels."""
+    return BASE_BYTES + STYLE_BYTES_PER_PIXEL * pixels
+
+
+def style_long_side(h: int, w: int, style_scale: float) -> int:
+    """Long side a style image is resized to for an output of (h, w) (the finest level)."""
+    return max(images.MIN_SIDE, round(max(h, w) * style_scale))
+
+
 #: L-BFGS keeps 2 image-sized vectors per remembered step; cap what that history may use.
 LBFGS_HISTORY_BYTES = 256 * 2**20
 
@@ -144,7 +160,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
             s_targets: dict[str, torch.Tensor] = {}
             per_style = []
             for s in styles:
-                s_img = images.resize_long_side(s.to(dev), max(images.MIN_SIDE, round(max(sh, sw) * o.style_scale)))
+                s_img = images.resize_long_side(s.to(dev), style_long_side(sh, sw, o.style_scale))
                 images.check_min_size(s_img, "style image")
                 f = encoder(s_img)
                 per_style.append({n: gram_matrix(f[n]) for n in o.style_layers})

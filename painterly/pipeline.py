@@ -17,8 +17,8 @@ import torch
 from PIL import Image
 
 from . import colour, images, methods
-from .device import free_memory_bytes, pick_device
-from .errors import InputError
+from .device import check_memory, memory_guard, pick_device
+from .errors import InputError, NotEnoughMemory
 from .losses import blend_weights
 from .options import OptionError, build, check_fields, opt
 
@@ -53,17 +53,48 @@ class StylizeResult:
     info: dict = field(default_factory=dict)
 
 
-def check_fits(h: int, w: int, device: str, low_memory: Optional[bool] = None, method: str = "gatys",
-               options: Any = None) -> None:
-    """Raise InputError when the run would need more memory than the device has free."""
-    m = methods.get(method)
-    o = options if options is not None else m.options(**({"low_memory": low_memory} if low_memory is not None
-                                                        else {}))
-    need = m.memory(h, w, o)
-    free = free_memory_bytes(device)
-    if free is not None and need > free:
-        raise InputError(f"output size {w}x{h} needs about {need / 2**30:.1f} GiB but only "
-                         f"{free / 2**30:.1f} GiB is free on {device}: lower --size")
+class TooLarge(OptionError, NotEnoughMemory):
+    """A run refused before it starts because an option makes it need more memory than is free."""
+
+
+def estimate_memory(m: methods.Method, h: int, w: int, o: Any, inputs: Sequence[tuple[Any, str, int]] = (),
+                    style_sizes: Sequence[tuple[int, int]] = ()) -> list[tuple[int, str, Optional[str]]]:
+    """Peak bytes of a run, before any pixel is decoded, as (bytes, what, field to change) parts:
+    the method's tensors for an (h, w) output, the encoding of its largest style image at the size
+    the method uses it (the two run one after the other), and decoding each input (`inputs`:
+    (source, role, long side it is used at)), at reduced size where it is much larger."""
+    out = m.memory(h, w, o)
+    style = 0
+    if m.style_memory is not None and style_sizes:
+        side = m.style_side(h, w, o) if m.style_side else max(h, w)
+        px = max(a * b for a, b in (images.fit_size(sh, sw, side) for sw, sh in style_sizes))
+        style = m.style_memory(px, o)
+    parts: list[tuple[int, str, Optional[str]]] = []
+    if style > out:
+        sw, sh = style_sizes[0] if len(style_sizes) == 1 else (0, 0)
+        at = "x".join(map(str, images.fit_size(sw, sh, side))) if sw else f"{side} px"
+        parts.append((style, f"the style image at {at}", m.style_field))
+    else:
+        parts.append((out, f"the output at {w}x{h}", "size"))
+    for src, role, side in inputs:
+        parts.append((images.decode_memory(src, side, role), f"decoding {images.label(src, role)}", None))
+    return parts
+
+
+def check_fits(m: methods.Method, h: int, w: int, device: str, o: Any, inputs: Sequence[tuple[Any, str, int]] = (),
+               style_sizes: Sequence[tuple[int, int]] = ()) -> None:
+    """Refuse a run that would need more memory than `device` has free: one line saying how much,
+    for what, and what to change."""
+    parts = estimate_memory(m, h, w, o, inputs, style_sizes)
+    need = sum(p[0] for p in parts)
+    try:
+        _, what, field_ = max(parts, key=lambda p: p[0])
+        check_memory(need, device, f"this run ({what})", "")
+    except NotEnoughMemory as e:
+        problem = str(e).rsplit(": ", 1)[0]
+        if field_ is None:
+            raise NotEnoughMemory(f"{problem}: downscale it first") from None
+        raise TooLarge(field_, f"is too large: {problem}; lower it") from None
 
 
 def method_options(method: methods.Method, options: Any = None, **values: Any) -> Any:
@@ -93,12 +124,6 @@ def _check_supports(m: methods.Method, n_styles: int, t: TransferOptions) -> Non
         blend_weights(t.style_blend, n_styles)
 
 
-def _load_style(src: images.ImageLike) -> torch.Tensor:
-    s = images.load_image(src, "style image")
-    images.check_min_size(s, "style image")
-    return s
-
-
 def run_stylize(content: images.ImageLike,
                 styles: Union[images.ImageLike, Sequence[images.ImageLike], None] = None,
                 method: Optional[str] = None, size: Optional[int] = 512,
@@ -123,13 +148,34 @@ def run_stylize(content: images.ImageLike,
     style_list = [] if styles is None else list(styles) if isinstance(styles, (list, tuple)) else [styles]
     t.style_masks = style_masks  # type: ignore[assignment]
     _check_supports(m, len(style_list), t)
-    c = images.load_image(content, "content image")
-    images.check_min_size(c, "content image")
-    h, w = images.fit_size(c.shape[-2], c.shape[-1], size)
-    check_fits(h, w, dev, method=m.name, options=o)
-    c = images.resize(c, (h, w))
-    images.check_min_size(c, "content image at --size")
-    s_list = [m.load_style(s, "style image") if m.load_style else _load_style(s) for s in style_list]
+    c_label = images.label(content, "content image")
+    cw, ch = images.image_size(content, "content image")
+    images.check_min_size((cw, ch), c_label)
+    h, w = images.fit_size(ch, cw, size)
+    images.check_min_size((w, h), f"{c_label} at size {size}")
+    own_reader = m.load_style is not None      # the method reads its style arguments itself (e.g. vectors)
+    s_sizes = [] if own_reader else [images.image_size(s, "style image") for s in style_list]
+    for s, wh in zip(style_list, s_sizes):
+        images.check_min_size(wh, images.label(s, "style image"))
+    s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
+    inputs = ([(content, "content image", max(h, w))] + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
+              + [(x, "mask", max(h, w)) for x in [*([mask] if mask is not None else []), *(style_masks or [])]])
+    check_fits(m, h, w, dev, o, inputs, s_sizes)
+    with memory_guard("lower --size"):
+        return _run_checked(m, o, t, content, style_list, mask, (h, w), s_side, dev, callback, image_callback,
+                            image_every)
+
+
+def _run_checked(m: methods.Method, o: Any, t: TransferOptions, content: images.ImageLike, style_list: list,
+                 mask: Optional[images.ImageLike], hw: tuple[int, int], s_side: int, dev: str, callback,
+                 image_callback, image_every: int) -> StylizeResult:
+    """Decode the inputs (each at no more than about twice the size it is used at), run the method,
+    post-process (strength, colours, mask)."""
+    (h, w), style_masks = hw, t.style_masks
+    preserve_colors, style_blend, strength = t.preserve_colors, t.style_blend, t.strength
+    c = images.resize(images.load_image(content, "content image", max(h, w)), (h, w))
+    s_list = [m.load_style(s, "style image") if m.load_style else images.load_image(s, "style image", s_side)
+              for s in style_list]
     mk = images.load_mask(mask, (h, w)) if mask is not None else None
     region_masks = ([images.load_mask(sm, (h, w), "style mask") for sm in style_masks]
                     if style_masks is not None else None)

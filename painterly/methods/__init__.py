@@ -78,6 +78,9 @@ class Method:
     needs_model: bool = False                  # options carry a `model` field then
     supports: frozenset = frozenset()          # subset of SUPPORTS
     memory: Callable[[int, int, Any], int] = lambda h, w, o: 0   # peak bytes for an (h, w) output
+    style_side: Optional[Callable[[int, int, Any], int]] = None   # long side styles are used at (default: output's)
+    style_memory: Optional[Callable[[int, Any], int]] = None      # peak bytes of encoding an N-pixel style
+    style_field: Optional[str] = None          # the option that sets the style size (named when it is too large)
     iterative: bool = False                    # many steps: live preview, progress, history
     strength_field: Optional[str] = None       # option that realises strength natively (else a blend)
     models: Optional[Callable[[], list[ModelInfo]]] = None     # listing when needs_model

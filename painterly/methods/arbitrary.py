@@ -41,9 +41,19 @@ def _runner(kind: str):
     return run
 
 
-#: Rough peak bytes per output pixel (bench fast, plus margin): relu1_1 features are 64 floats a
-#: pixel, WCT also holds float64 copies.
-BYTES_PER_PIXEL = {"adain": 64 * 4 * 5, "wct": 64 * 4 * 10}
+def _memory(kind: str):
+    def content(h: int, w: int, o: ArbitraryOptions) -> int:
+        from ..arbitrary.stylize import CONTENT_BYTES_PER_PIXEL
+        return CONTENT_BYTES_PER_PIXEL[kind] * h * w
+
+    def style(pixels: int, o: ArbitraryOptions) -> int:
+        from ..arbitrary.stylize import STYLE_BYTES_PER_PIXEL
+        return STYLE_BYTES_PER_PIXEL[kind] * pixels
+    return content, style
+
+
+def _style_side(h: int, w: int, o: ArbitraryOptions) -> int:
+    return o.style_size or max(h, w)
 
 
 def _bench(kind: str):
@@ -62,4 +72,5 @@ for _kind, _title, _paper, _line in (
     register(Method(
         name=_kind, title=_title, paper=_paper, description=_line, options=ArbitraryOptions,
         run=_runner(_kind), supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
-        memory=lambda h, w, o, k=_kind: h * w * BYTES_PER_PIXEL[k], strength_field="alpha", bench=_bench(_kind)))
+        memory=_memory(_kind)[0], style_memory=_memory(_kind)[1], style_side=_style_side, style_field="style_size",
+        strength_field="alpha", bench=_bench(_kind)))

@@ -56,7 +56,7 @@ class GatysOptions:
     encoder: str = opt("auto", web=False, help="auto, or an encoder `painterly weights` lists")
     weights_path: Optional[str] = opt(None, flag="--weights", web=False,
                                       help="explicit path to the encoder's weight file")
-    seed: int = opt(0, min=0, help="random seed (noise init)")
+    seed: int = opt(0, min=0, max=2**63 - 1, help="random seed (noise init)")
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -102,9 +102,19 @@ def _memory(h: int, w: int, o: GatysOptions) -> int:
     return estimate_memory(h, w, o.low_memory)
 
 
+def _style_memory(pixels: int, o: GatysOptions) -> int:
+    from ..gatys import estimate_style_memory
+    return estimate_style_memory(pixels)
+
+
+def _style_side(h: int, w: int, o: GatysOptions) -> int:
+    from ..gatys import style_long_side
+    return style_long_side(h, w, o.style_scale)
+
+
 register(Method(
     name="gatys", title="Optimise (Gatys)", paper="Gatys, Ecker & Bethge 2015/2016",
     description="repaints the photo step by step until its VGG features match the painting's: "
                 "the best quality, minutes per image",
     options=GatysOptions, run=_run, supports=frozenset({"mask", "blend", "strength", "preserve_colors"}),
-    memory=_memory, iterative=True))
+    memory=_memory, style_side=_style_side, style_memory=_style_memory, style_field="style_scale", iterative=True))
