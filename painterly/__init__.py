@@ -12,13 +12,16 @@ Training: `train_style` (feed-forward), `train_decoder` (AdaIN/WCT), `train_cycl
 """
 
 from .errors import InputError
-from .pipeline import StylizeResult, run_stylize, stylize
 
 __version__ = "0.3.0"
 
 
 def __getattr__(name: str):
-    """Trainers and model loaders are imported on first use (they pull in more of torch)."""
+    """Everything that needs torch is imported on first use: `import painterly` stays instant,
+    so the command line can answer Ctrl-C during start-up with one line."""
+    if name in ("StylizeResult", "run_stylize", "stylize"):
+        from . import pipeline
+        return getattr(pipeline, name)
     if name in ("train_style", "load_model", "StyleTrainOptions"):
         from . import feedforward
         return getattr(feedforward, name)

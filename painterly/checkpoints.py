@@ -29,11 +29,18 @@ PathLike = Union[str, os.PathLike]
 def save(state: dict, path: PathLike) -> Path:
     """torch.save to a temporary file in the same folder, then rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(state, tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        from .images import write_error
+        raise write_error(path, e) from None
+    except RuntimeError as e:   # torch.save reports a failed write (full disk...) as a RuntimeError
+        if "write" not in str(e).lower() and "file" not in str(e).lower():
+            raise
+        raise InputError(f"cannot write {path} ({str(e).splitlines()[0]}): check the disk and the folder") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -419,11 +419,16 @@ def _flag(field: str) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the `painterly` console script."""
+    """Run one command: user errors and running out of memory are one line and exit code 2;
+    Ctrl-C and SIGTERM keep what exists and exit with 130 (`painterly.__main__.main` is the
+    console script, which also covers Ctrl-C while torch loads)."""
+    from .device import is_out_of_memory, out_of_memory
+    from .signals import stop_on_sigterm
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(next((a for a in argv if not a.startswith("-")), "")).parse_args(argv)
     try:
-        return args.func(args)
+        with stop_on_sigterm():
+            args = build_parser(next((a for a in argv if not a.startswith("-")), "")).parse_args(argv)
+            return args.func(args)
     except OptionError as e:
         print(f"painterly: error: {e.render(_flag)}", file=sys.stderr)
         return 2
@@ -433,12 +438,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("painterly: interrupted", file=sys.stderr)
         return 130
-    except MemoryError:
-        print("painterly: error: out of memory: lower --size", file=sys.stderr)
-        return 2
-    except RuntimeError as e:
-        if "out of memory" in str(e).lower():
-            print("painterly: error: out of memory: lower --size (or use --scales)", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - allocator failures come in many types and wordings
+        if is_out_of_memory(e):
+            print(f"painterly: error: {out_of_memory(e)}", file=sys.stderr)
             return 2
         raise
 

@@ -16,7 +16,6 @@ import math
 import os
 import random
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
@@ -29,6 +28,7 @@ from PIL import Image
 
 from . import checkpoints, images
 from .errors import InputError
+from .signals import stop_on_sigterm, uninterrupted
 
 Callback = Callable[[dict], None]
 
@@ -37,12 +37,15 @@ Callback = Callable[[dict], None]
 
 class RandomCrops(torch.utils.data.Dataset):
     """Sample k of an endless stream: a random square crop (scale jitter, horizontal flip) of a
-    random photo, decided by `seed` and k alone. Unreadable files are skipped with one warning."""
+    random photo, decided by `seed` and k alone. Unreadable files are skipped (`skipped` holds
+    them with the reason); when none is readable, one InputError names the folder."""
 
     def __init__(self, files: Sequence[Path], size: int, seed: int = 0, scale: tuple[float, float] = (1.0, 1.5),
-                 length: int = 2**62):
+                 length: int = 2**62, source: Optional[str] = None):
         self.files, self.size, self.seed, self.scale, self.length = list(files), size, seed, scale, length
+        self.source = source or _folder_of(self.files)
         self.bad: set[int] = set()
+        self.skipped: dict[Path, str] = {}
 
     def __len__(self) -> int:
         return self.length
@@ -57,12 +60,22 @@ class RandomCrops(torch.utils.data.Dataset):
                 img = images.open_image(self.files[i], "training image")
             except InputError as e:
                 self.bad.add(i)
-                warnings.warn(f"skipping {e}", stacklevel=2)
+                self.skipped[self.files[i]] = str(e)
                 if len(self.bad) == len(self.files):
                     break
                 continue
             return random_crop(img, self.size, rng, self.scale)
-        raise InputError(f"no readable images among the {len(self.files)} files of the training folder")
+        first = next(iter(self.skipped.values()), "")
+        raise InputError(f"none of the {len(self.files)} image files in {self.source} can be read"
+                         + (f" (e.g. {first})" if first else ""))
+
+
+def _folder_of(files: Sequence[Path]) -> str:
+    """'folder X' for the folder holding every file (for messages)."""
+    try:
+        return f"folder {os.path.commonpath([str(Path(f).parent) for f in files])}"
+    except ValueError:
+        return "the training folders"
 
 
 def random_crop(img: Image.Image, size: int, rng: random.Random,
@@ -209,28 +222,6 @@ class TrainResult:
     history: list[dict]
 
 
-class _Stop(KeyboardInterrupt):
-    """SIGTERM (schedulers, servers) stops a run the way Ctrl-C does: save, then return."""
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    import signal
-    import threading
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _Stop()
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 class Trainer:
     """The one training loop. A trainer names its networks, optimisers, schedulers and other state
     (anything with state_dict/load_state_dict, e.g. image pools); the Trainer restores them from
@@ -311,12 +302,13 @@ class Trainer:
             callback: Optional[Callback] = None, scalars: Callable[[], dict] = dict) -> TrainResult:
         """Run steps start+1 … steps: `step_fn(step, batch)` returns its losses; checkpoint every
         `checkpoint_every` steps, at the end, on Ctrl-C/SIGTERM and before stopping on divergence."""
-        def save(step: int) -> None:
-            self.save(step, outputs, scalars())
+        def save(step: int) -> None:   # Ctrl-C / SIGTERM wait until the checkpoint is complete
+            with uninterrupted():
+                self.save(step, outputs, scalars())
 
         t0, done, stopped = time.perf_counter(), self.start, None
         try:
-            with _sigterm_as_interrupt():
+            with stop_on_sigterm():
                 try:
                     for step in range(self.start + 1, steps + 1):
                         t = time.perf_counter()
