@@ -67,24 +67,36 @@ def stylize_folder(folder: PathLike, styles: Sequence[PathLike], output: PathLik
                    progress: Optional[Callable[[int, int], None]] = None,
                    on_skip: Optional[Callable[[Path, str], None]] = None, **run: Any) -> FolderResult:
     """Every image of `folder` into the folder `output` (OUT/name.png). Unreadable photos are
-    skipped (reported through `on_skip`); `progress(done, total)` after each."""
+    skipped (reported through `on_skip`); `progress(done, total)` after each. What every photo
+    shares (style images, model, options, the output folder) fails once, first: an error that
+    does not name the photo stops the run. An output folder this run created and left empty is
+    removed again."""
     files = images.list_images(folder, "content")
     out_dir = Path(output)
     if out_dir.suffix and not out_dir.is_dir():
         raise InputError(f"the input {folder} is a folder, so -o must be a folder too, not {out_dir}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    for s in styles:   # from the header: a missing, unreadable or tiny style image before any work
+        images.check_min_size(images.image_size(s, "style image"), images.label(s, "style image"))
+    created = not out_dir.exists()
+    images.prepare_output_folder(out_dir)
     result = FolderResult(out_dir, len(files))
-    for i, f in enumerate(files, 1):
-        try:
-            res = run_stylize(f, list(styles), **run)
-        except InputError as e:
-            result.skipped.append((f, str(e)))
-            if on_skip:
-                on_skip(f, str(e))
-        else:
-            images.save_image(res.image, out_dir / f"{f.stem}.png")
-        if progress:
-            progress(i, len(files))
+    try:
+        for i, f in enumerate(files, 1):
+            try:
+                res = run_stylize(f, list(styles), **run)
+            except InputError as e:
+                if str(f) not in str(e):     # not about this photo: about every photo
+                    raise
+                result.skipped.append((f, str(e)))
+                if on_skip:
+                    on_skip(f, str(e))
+            else:
+                images.save_image(res.image, out_dir / f"{f.stem}.png")
+            if progress:
+                progress(i, len(files))
+    finally:
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
     return result
 
 

@@ -206,7 +206,10 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
         with Bar(None, "stylize", "image", args.quiet) as bar:
             res = batch.stylize_folder(content, styles, out, progress=lambda i, n: bar.update(i, n),
                                        on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), **run)
-        if not args.quiet or res.skipped:
+        if not res.done:
+            print(f"painterly: error: none of the {res.total} images in {content} could be stylised "
+                  "(see above); nothing written", file=sys.stderr)
+        elif not args.quiet or res.skipped:
             print(f"stylised {res.done} of {res.total} images into {res.output}"
                   + (f"; skipped {len(res.skipped)}" if res.skipped else ""), file=sys.stderr)
         return 2 if res.skipped else 0

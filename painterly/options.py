@@ -32,14 +32,20 @@ class OptionError(InputError):
         return f"{name(self.field)}{'' if self.problem.startswith(':') else ' '}{self.problem}"
 
 
+#: Largest random seed every generator takes (torch's, NumPy's via modulo, Python's).
+SEED_MAX = 2**63 - 1
+
+
 def opt(default: Any = dataclasses.MISSING, *, help: str = "", choices: Optional[Sequence] = None,
-        min: Optional[float] = None, max: Optional[float] = None, flag: Optional[str] = None,
+        min: Optional[float] = None, max: Optional[float] = None, above: Optional[float] = None,
+        flag: Optional[str] = None,
         nargs: Optional[str] = None, const: Any = None, parse: Optional[Callable[[str], Any]] = None, metavar: Optional[str] = None,
         cli: bool = True, web: bool = True, factory: Optional[Callable[[], Any]] = None) -> Any:
     """A dataclass field with what front ends need: help, choices, bounds (min/max, checked by
     `check_fields`), the CLI flag if not `--field-name`, `nargs`, a string parser, and whether the
     CLI / the web page show it."""
     meta = {"help": help, "choices": tuple(choices) if choices is not None else None, "min": min, "max": max,
+            "above": above,
             "flag": flag, "nargs": nargs, "const": const, "parse": parse, "metavar": metavar, "cli": cli, "web": web}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
@@ -89,10 +95,17 @@ def check_fields(o: Any) -> Any:
             if isinstance(v, float) and not math.isfinite(v):
                 raise OptionError(f.name, f"must be a finite number, got {v}")
             if m.get("min") is not None and v < m["min"]:
-                raise OptionError(f.name, f"must be at least {m['min']:g}, got {v:g}")
+                raise OptionError(f.name, f"must be at least {_num(m['min'])}, got {_num(v)}")
+            if m.get("above") is not None and v <= m["above"]:
+                raise OptionError(f.name, f"must be greater than {_num(m['above'])}, got {_num(v)}")
             if m.get("max") is not None and v > m["max"]:
-                raise OptionError(f.name, f"must be at most {m['max']:g}, got {v:g}")
+                raise OptionError(f.name, f"must be at most {_num(m['max'])}, got {_num(v)}")
     return o
+
+
+def _num(v: float) -> str:
+    """A bound or value for a message: whole numbers in full (2**63 - 1 too), others short."""
+    return str(v) if isinstance(v, int) else f"{v:g}"
 
 
 def whole_number(s: str) -> int:

@@ -356,11 +356,39 @@ def checkpoint_path(output: Union[str, os.PathLike]) -> Path:
 
 def start_run(output: Union[str, os.PathLike], resume: bool, kind: str, options: Any) -> tuple[Path, Optional[dict], Any]:
     """Common start of a single-file trainer: check the output (.pt), load the checkpoint when
-    resuming, and take the run's saved options (only steps, checkpoint_every and workers may change)."""
+    resuming, and continue with the run's saved options (see `resumed_options`)."""
     out = images.check_output_path(output, {".pt", ".pth"})
     state = resume_state(checkpoint_path(out), resume, kind)
     if state is not None:
-        options = type(options)(**{**state["options"], "steps": options.steps,
-                                   "checkpoint_every": options.checkpoint_every, "workers": options.workers})
+        options = resumed_options(options, state["options"], ("steps", "checkpoint_every", "workers"),
+                                  checkpoint_path(out))
     options.validate()
     return out, state, options
+
+
+def resumed_options(options: Any, saved: dict, may_change: Sequence[str], checkpoint: Union[str, os.PathLike]) -> Any:
+    """The options a resumed run continues with: the checkpoint's, except `may_change` (how long,
+    how often to save, how many workers). Any other option set to something other than its default
+    and other than what the checkpoint was trained with is refused, naming the option: continuing
+    with other settings would neither be the run that was started nor the one asked for."""
+    from dataclasses import fields
+
+    def same(a: Any, b: Any) -> bool:
+        norm = (lambda v: list(v) if isinstance(v, (tuple, list)) else v)
+        return norm(a) == norm(b)
+
+    from .options import OptionError, default_of
+    for f in fields(options):
+        if f.name in may_change or f.name not in saved:
+            continue
+        value = getattr(options, f.name)
+        if not same(value, default_of(f)) and not same(value, saved[f.name]):
+            raise OptionError(f.name, f"is {value!r} but checkpoint {checkpoint} was trained with "
+                                      f"{saved[f.name]!r}: resume without it (only the length, saving and "
+                                      f"workers may change), or train into a new output")
+    known = {f.name for f in fields(options)}
+    values = {k: (tuple(v) if isinstance(getattr(options, k, None), tuple) and isinstance(v, list) else v)
+              for k, v in saved.items() if k in known}
+    return type(options)(**{**values, **{k: getattr(options, k) for k in may_change}})
+
+

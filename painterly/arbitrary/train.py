@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .. import images, training
 from ..errors import InputError
-from ..options import check_fields, opt
+from ..options import SEED_MAX, check_fields, opt
 from .networks import LEVELS, Decoder
 from .pairs import NORMALISED, build_encoder, load_decoder, save_decoder
 from .transforms import adain, mean_std
@@ -38,10 +38,10 @@ class DecoderTrainOptions:
     size: int = opt(256, min=16, help="crop size")
     batch_size: int = opt(8, min=1, help="photos per step and process")
     steps: int = opt(2000, min=1, help="training steps")
-    lr: float = opt(1e-4, min=0, help="Adam learning rate")
+    lr: float = opt(1e-4, above=0, help="Adam learning rate")
     style_weight: Optional[float] = opt(None, min=0, help="lambda of the style term (adain, default 10) or of "
                                                           "the feature term (reconstruct, 1e-3)")
-    seed: int = opt(0, min=0, help="random seed")
+    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
     checkpoint_every: int = opt(200, min=0, metavar="N",
                                 help="save decoder + checkpoint every N steps (0: at the end); Ctrl-C also saves")
     workers: int = opt(0, min=0, help="photo-decoding processes")

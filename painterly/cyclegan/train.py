@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .. import images, training
 from ..errors import InputError
-from ..options import OptionError, check_fields, opt
+from ..options import SEED_MAX, check_fields, opt
 from .model import save_generator
 from .networks import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
 
@@ -46,7 +46,7 @@ class CycleGANOptions:
     size: int = opt(128, min=32, help="training crop")
     batch_size: int = opt(2, min=1, help="images per step and process")
     epochs: int = opt(200, min=1, help="epochs")
-    lr: float = opt(1e-3, min=0, help="Adam learning rate")
+    lr: float = opt(1e-3, above=0, help="Adam learning rate")
     betas: tuple[float, float] = (0.5, 0.999)
     schedule: str = opt("constant", choices=SCHEDULES, help="learning-rate schedule per epoch")
     gamma: float = opt(0.99, min=0, help="exponential decay factor")
@@ -54,7 +54,7 @@ class CycleGANOptions:
     cycle_weight: float = opt(10.0, min=0, help="lambda of the L1 cycle loss")
     identity_weight: float = opt(0.0, min=0, help="identity loss, x lambda")
     pool_size: int = opt(50, min=0, help="image pool of past fakes")
-    seed: int = opt(0, min=0, help="random seed")
+    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
     checkpoint_every: int = opt(1, min=1, help="epochs between checkpoints; Ctrl-C also saves")
     sample_every: int = opt(5, min=1, help="epochs between sample grids")
     workers: int = opt(0, min=0, help="image-decoding processes")
@@ -63,8 +63,6 @@ class CycleGANOptions:
 
     def validate(self) -> None:
         check_fields(self)
-        if not self.lr > 0:
-            raise OptionError("lr", "must be positive")
 
 
 class ImagePool:
@@ -115,16 +113,14 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
     ck_path = run / "checkpoint.pt"
     state = training.resume_state(ck_path, resume, KIND)
     if state is not None:
-        saved = state["options"]
-        saved["betas"] = tuple(saved["betas"])
-        opts = CycleGANOptions(**{**saved, "epochs": opts.epochs, "checkpoint_every": opts.checkpoint_every,
-                                  "sample_every": opts.sample_every, "workers": opts.workers})
+        opts = training.resumed_options(opts, state["options"], ("epochs", "checkpoint_every", "sample_every",
+                                                                 "workers"), ck_path)
     elif ck_path.exists():
         raise InputError(f"{run} already holds a run: continue it with --resume or choose another -o folder")
     opts.validate()
     files_a = images.list_images(domain_a, "--domain-a")
     files_b = images.list_images(domain_b, "--domain-b")
-    run.mkdir(parents=True, exist_ok=True)
+    images.prepare_output_folder(run)
     ddp = training.setup_distributed(device)
     dev = ddp.device
     training.seed_everything(opts.seed)

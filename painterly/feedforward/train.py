@@ -4,6 +4,7 @@ folder. Runs on the CPU, one GPU (bfloat16 autocast) or several under torchrun (
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Optional, Union
 import torch
 
 from .. import images, training, weights
-from ..options import check_fields, names, opt
+from ..device import check_memory, pick_device
+from ..gatys import estimate_style_memory
+from ..options import SEED_MAX, check_fields, names, opt
 from ..features import Encoder
 from ..losses import content_loss, gram_matrix, style_loss, tv_loss
 from .model import save_model
@@ -28,7 +31,7 @@ class StyleTrainOptions:
     size: int = opt(256, min=32, help="crop size of the training photos (the network downsamples by 4)")
     batch_size: int = opt(4, min=1, help="photos per step and process")
     steps: int = opt(2000, min=1, help="training steps")
-    lr: float = opt(1e-3, min=0, help="Adam learning rate")
+    lr: float = opt(1e-3, above=0, help="Adam learning rate")
     content_weight: float = opt(1.0, min=0, help="weight of the content term")
     style_weight: Optional[float] = opt(None, min=0, help="default: balanced for the encoder (1e-5)")
     tv_weight: float = opt(0.0, min=0, help="total-variation weight")
@@ -39,7 +42,7 @@ class StyleTrainOptions:
     width: int = opt(16, min=1, help="channels of the first layer (Johnson: 32)")
     blocks: int = opt(5, min=1, help="residual blocks")
     encoder: str = opt(weights.AUTO, help="loss / feature network")
-    seed: int = opt(0, min=0, help="random seed")
+    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
     checkpoint_every: int = opt(200, min=0, metavar="N",
                                 help="save model + checkpoint every N steps (0: at the end); Ctrl-C also saves")
     workers: int = opt(0, min=0, help="photo-decoding processes")
@@ -60,6 +63,11 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
     """Train a TransformerNet for `style` on the photos under `data`; write the model to `output`
     (and `output`.ckpt.pt, .losses.json/.png). `resume` continues from the checkpoint."""
     output, state, opts = training.start_run(output, resume, KIND, options or StyleTrainOptions())
+    style_label = images.label(style, "style image")
+    sw, sh = images.image_size(style, "style image")
+    images.check_min_size((sw, sh), style_label)
+    check_memory(estimate_style_memory(math.prod(images.fit_size(sh, sw, opts.style_size))), pick_device(device),
+                 f"encoding {style_label} at --style-size {opts.style_size}", "lower --style-size")
     if opts.encoder == weights.AUTO:
         opts.encoder = weights.auto_encoder()
     if opts.style_weight is None:
@@ -72,7 +80,7 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
     net = TransformerNet(opts.width, opts.blocks).to(dev)
     encoder = Encoder(opts.encoder, [*opts.content_layers, *opts.style_layers]).to(dev)
     style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
-    s = images.resize_long_side(images.load_image(style, "style image"), opts.style_size).to(dev)
+    s = images.resize_long_side(images.load_image(style, "style image", opts.style_size), opts.style_size).to(dev)
     with torch.no_grad():
         feats = encoder(s)
         targets = {n: gram_matrix(feats[n].float()) for n in opts.style_layers}

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from ..options import OptionError, check_fields, opt
+from ..options import OptionError, SEED_MAX, check_fields, opt
 from . import Method, Output, Run, register
 
 DEFAULT_CONTENT_LAYERS = ("conv4_2",)
@@ -56,7 +56,7 @@ class GatysOptions:
     encoder: str = opt("auto", web=False, help="auto, or an encoder `painterly weights` lists")
     weights_path: Optional[str] = opt(None, flag="--weights", web=False,
                                       help="explicit path to the encoder's weight file")
-    seed: int = opt(0, min=0, max=2**63 - 1, help="random seed (noise init)")
+    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed (noise init)")
     device: str = "cpu"
 
     def __post_init__(self) -> None:
