@@ -8,8 +8,10 @@ stderr and exit code 2; Ctrl-C saves what exists and exits 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
@@ -421,6 +423,24 @@ def _flag(field: str) -> str:
     return known.get(field, "--" + field.replace("_", "-"))
 
 
+@contextlib.contextmanager
+def _one_line_warnings():
+    """painterly's own warnings (a skipped photo) as one line each, without Python's file and line."""
+    from .errors import SkippedInput
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SkippedInput):
+            print(f"painterly: warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one command: user errors and running out of memory are one line and exit code 2;
     Ctrl-C and SIGTERM keep what exists and exit with 130 (`painterly.__main__.main` is the
@@ -429,7 +449,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .signals import stop_on_sigterm
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        with stop_on_sigterm():
+        with stop_on_sigterm(), _one_line_warnings():
             args = build_parser(next((a for a in argv if not a.startswith("-")), "")).parse_args(argv)
             return args.func(args)
     except OptionError as e:

@@ -38,13 +38,26 @@ def stop_on_sigterm() -> Iterator[None]:
 
 @contextlib.contextmanager
 def uninterrupted() -> Iterator[None]:
-    """Hold back Ctrl-C and SIGTERM while the block runs; they take effect right after it.
-    POSIX main thread only; elsewhere a no-op."""
-    if not hasattr(signal, "pthread_sigmask") or not _main_thread():
+    """Hold back Ctrl-C and SIGTERM while the block runs (a checkpoint being written): they are
+    noted, and handled as usual right after it. Main thread only; elsewhere a no-op. (Handlers,
+    not a signal mask: the kernel may hand a signal to any of torch's threads.)"""
+    if not _main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    pending: list[int] = []
+
+    def note(signum, frame):
+        pending.append(signum)
+
+    old = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if pending:
+            handler = old[pending[0]]
+            if callable(handler):
+                handler(pending[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(pending[0])

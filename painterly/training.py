@@ -16,6 +16,7 @@ import math
 import os
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
@@ -27,7 +28,7 @@ import torch.distributed as dist
 from PIL import Image
 
 from . import checkpoints, images
-from .errors import InputError
+from .errors import InputError, SkippedInput
 from .signals import stop_on_sigterm, uninterrupted
 
 Callback = Callable[[dict], None]
@@ -37,8 +38,8 @@ Callback = Callable[[dict], None]
 
 class RandomCrops(torch.utils.data.Dataset):
     """Sample k of an endless stream: a random square crop (scale jitter, horizontal flip) of a
-    random photo, decided by `seed` and k alone. Unreadable files are skipped (`skipped` holds
-    them with the reason); when none is readable, one InputError names the folder."""
+    random photo, decided by `seed` and k alone. Unreadable files are skipped, each with one
+    `SkippedInput` warning; when none is readable, one InputError names the folder instead."""
 
     def __init__(self, files: Sequence[Path], size: int, seed: int = 0, scale: tuple[float, float] = (1.0, 1.5),
                  length: int = 2**62, source: Optional[str] = None):
@@ -46,6 +47,7 @@ class RandomCrops(torch.utils.data.Dataset):
         self.source = source or _folder_of(self.files)
         self.bad: set[int] = set()
         self.skipped: dict[Path, str] = {}
+        self._reported: set[Path] = set()
 
     def __len__(self) -> int:
         return self.length
@@ -64,10 +66,20 @@ class RandomCrops(torch.utils.data.Dataset):
                 if len(self.bad) == len(self.files):
                     break
                 continue
+            self._report_skipped()
             return random_crop(img, self.size, rng, self.scale)
         first = next(iter(self.skipped.values()), "")
         raise InputError(f"none of the {len(self.files)} image files in {self.source} can be read"
                          + (f" (e.g. {first})" if first else ""))
+
+
+    def _report_skipped(self) -> None:
+        """One SkippedInput warning per unreadable file, once a readable one exists (when none
+        is, the InputError alone says so)."""
+        for f in list(self.skipped):
+            if f not in self._reported:
+                self._reported.add(f)
+                warnings.warn(f"skipping {self.skipped[f]}", SkippedInput, stacklevel=3)
 
 
 def _folder_of(files: Sequence[Path]) -> str:
