@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from . import colour, images, methods
-from .device import check_memory, memory_guard, pick_device
+from .device import free_memory_bytes, gib, memory_guard, pick_device
 from .errors import InputError, NotEnoughMemory
 from .losses import blend_weights
 from .options import OptionError, build, check_fields, opt
@@ -83,18 +83,20 @@ def estimate_memory(m: methods.Method, h: int, w: int, o: Any, inputs: Sequence[
 
 def check_fits(m: methods.Method, h: int, w: int, device: str, o: Any, inputs: Sequence[tuple[Any, str, int]] = (),
                style_sizes: Sequence[tuple[int, int]] = ()) -> None:
-    """Refuse a run that would need more memory than `device` has free: one line saying how much,
-    for what, and what to change."""
+    """Refuse a run that would need more memory than is free: one line saying how much, for what
+    (the largest part), and which option to lower. Decoding happens in the computer's memory, the
+    method on `device`: on a GPU the two are checked separately."""
     parts = estimate_memory(m, h, w, o, inputs, style_sizes)
-    need = sum(p[0] for p in parts)
-    try:
-        _, what, field_ = max(parts, key=lambda p: p[0])
-        check_memory(need, device, f"this run ({what})", "")
-    except NotEnoughMemory as e:
-        problem = str(e).rsplit(": ", 1)[0]
+    groups = [(parts, device)] if device == "cpu" else [(parts[:1], device), (parts[1:], "cpu")]
+    for group, where in groups:
+        need, free = sum(p[0] for p in group), free_memory_bytes(where)
+        if not group or free is None or need <= free:
+            continue
+        _, what, field_ = max(group, key=lambda p: p[0])
+        problem = f"this run ({what}) needs about {gib(need)} but only {gib(free)} is free on {where}"
         if field_ is None:
-            raise NotEnoughMemory(f"{problem}: downscale it first") from None
-        raise TooLarge(field_, f"is too large: {problem}; lower it") from None
+            raise NotEnoughMemory(f"{problem}: downscale it first")
+        raise TooLarge(field_, f"is too large: {problem}; lower it")
 
 
 def method_options(method: methods.Method, options: Any = None, **values: Any) -> Any:
