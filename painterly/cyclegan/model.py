@@ -53,6 +53,10 @@ def load_generator(model: Union[str, os.PathLike], direction: str = "a2b",
             meta = {"source": f"reference CycleGAN state dict {f.name}"}
         else:
             raise InputError(f"{f} is not a CycleGAN generator (painterly file or reference state dict)")
+    except InputError as e:            # says what is wrong; make sure it names the file
+        if str(f) in str(e):
+            raise
+        raise InputError(f"CycleGAN generator {f}: {e}") from None
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise InputError(f"CycleGAN generator {f} does not fit its architecture ({type(e).__name__}): "
                          "is it a generator file?") from None
