@@ -4,6 +4,7 @@ a state dict of the reference CycleGAN code, and translate an image."""
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Union
 
@@ -22,18 +23,35 @@ def save_generator(g: _ImageToImage, path: Union[str, os.PathLike], meta: dict) 
     return save_model_file(path, FORMAT, g, meta, config=g.config)
 
 
+def shipped_dir() -> Path:
+    """The folder of the CycleGAN generators shipped with the package (one file per model name)."""
+    return Path(str(resources.files("painterly") / "data" / "cyclegan"))
+
+
+def shipped() -> dict[str, Path]:
+    """Every shipped generator by name (`painterly translate PHOTO --model NAME`)."""
+    return {p.stem: p for p in sorted(shipped_dir().glob("*.pt"))}
+
+
 def generator_file(model: Union[str, os.PathLike], direction: str = "a2b") -> Path:
-    """run/ + direction -> run/G_A2B.pt or run/G_B2A.pt; a file is returned as it is."""
+    """A shipped model's name -> its file; run/ + direction -> run/G_A2B.pt or run/G_B2A.pt;
+    a file is returned as it is."""
     p = Path(model)
     if direction not in DIRECTIONS:
         raise InputError(f"unknown --direction '{direction}': use a2b (domain A to B) or b2a")
+    if not p.exists() and str(model) in shipped():
+        if direction != "a2b":
+            raise InputError(f"the shipped model '{model}' only translates photos to paintings (--direction a2b)")
+        return shipped()[str(model)]
     if p.is_dir():
         f = p / ("G_A2B.pt" if direction == "a2b" else "G_B2A.pt")
         if not f.is_file():
             raise InputError(f"{p} holds no {f.name}: is it a train-cyclegan output folder?")
         return f
     if not p.is_file():
-        raise InputError(f"CycleGAN model {p} does not exist (give a train-cyclegan folder or generator file)")
+        names = ", ".join(shipped()) or "none"
+        raise InputError(f"CycleGAN model {p} does not exist (give a train-cyclegan folder, a generator file or "
+                         f"a shipped model: {names})")
     return p
 
 
