@@ -11,7 +11,7 @@ from typing import Union
 import torch
 
 from ..errors import InputError
-from ..checkpoints import float_state, load, save_model_file
+from ..checkpoints import float_state, load, load_model_file, save_model_file
 from .networks import _ImageToImage, generator_from_config, load_reference_generator
 
 FORMAT = "painterly-cyclegan-generator"
@@ -53,6 +53,11 @@ def generator_file(model: Union[str, os.PathLike], direction: str = "a2b") -> Pa
         raise InputError(f"CycleGAN model {p} does not exist (give a train-cyclegan folder, a generator file or "
                          f"a shipped model: {names})")
     return p
+
+
+def load_meta(model: Union[str, os.PathLike]) -> dict:
+    """The meta dict of a painterly generator file (or shipped name), without building the network."""
+    return dict(load_model_file(generator_file(model), FORMAT, "CycleGAN generator")["meta"])
 
 
 def load_generator(model: Union[str, os.PathLike], direction: str = "a2b",

@@ -1,4 +1,6 @@
-"""Export a trained style network to ONNX (any image size) and check it with onnxruntime."""
+"""Export a trained one-pass network (a feed-forward style, a CycleGAN generator) to ONNX, any
+image size, and check it with onnxruntime. Which methods have such a network, and how to load it,
+is declared by each method's `network` entry in the registry."""
 
 from __future__ import annotations
 
@@ -11,8 +13,21 @@ from typing import Union
 import numpy as np
 import torch
 
-from ..errors import InputError
-from .model import load_model
+from . import methods
+from .errors import InputError
+
+
+def load_network(model: Union[str, os.PathLike]) -> torch.nn.Module:
+    """The network of a model file or shipped name, from the first method whose loader takes it."""
+    why = []
+    for m in methods.all_methods():
+        if m.network is None:
+            continue
+        try:
+            return m.network(str(model)).eval()
+        except InputError as e:
+            why.append(f"{m.name}: {e}")
+    raise InputError(f"{model} is no model painterly can export ({'; '.join(why)})")
 
 
 def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], opset: int = 17,
@@ -24,7 +39,7 @@ def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], o
         raise InputError(f"ONNX output {path} must end in .onnx")
     if not path.parent.is_dir():
         raise InputError(f"output folder '{path.parent}' does not exist: create it first")
-    net = load_model(model).net.eval()
+    net = load_network(model)
     x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".onnx", dir=path.parent)
     os.close(fd)
