@@ -162,8 +162,9 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_translate, method="cyclegan")
 
-    x = sub.add_parser("export", help="export a trained style model to ONNX")
-    x.add_argument("model", help="a .pt file from train-style or a shipped style name")
+    x = sub.add_parser("export", help="export a trained style model or CycleGAN generator to ONNX")
+    x.add_argument("model", help="a .pt file from train-style, a CycleGAN generator file, or a shipped name "
+                                 "(painterly models)")
     x.add_argument("--onnx", required=True, metavar="OUT.onnx", help="ONNX file to write")
     x.add_argument("--opset", type=positive_int, default=17)
     x.add_argument("--no-check", dest="check", action="store_false",
@@ -337,7 +338,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .feedforward.export import export_onnx
+    from .export import export_onnx
     res = export_onnx(args.model, args.onnx, opset=args.opset, check=args.check)
     msg = f"wrote {res['path']} ({res['bytes'] / 2**20:.1f} MiB)"
     if "max_abs_diff" in res:

@@ -254,7 +254,8 @@ class Trainer:
         self.history: list[dict] = []
         self.start = 0
         self.elapsed0 = float(state.get("seconds", 0.0)) if state else 0.0
-        self._t0 = time.perf_counter()
+        self.cpu0 = float(state.get("cpu_seconds", 0.0)) if state else 0.0
+        self._t0, self._c0 = time.perf_counter(), time.process_time()
         if state is not None:
             self._restore(state)
 
@@ -295,6 +296,11 @@ class Trainer:
         """Training time so far, across resumes."""
         return self.elapsed0 + time.perf_counter() - self._t0
 
+    @property
+    def cpu_seconds(self) -> float:
+        """This process's CPU time so far, across resumes: the honest cost on a shared machine."""
+        return self.cpu0 + time.process_time() - self._c0
+
     def save(self, step: int, outputs: Callable[[int, float], None], scalars: Optional[dict] = None) -> None:
         """Checkpoint (main process only), then the trainer's own files (model, curves, samples)."""
         if not self.ddp.main:
@@ -306,7 +312,7 @@ class Trainer:
                          "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
                          "extras": {k: e.state_dict() for k, e in self.extras.items()},
                          "rng": rng_state(), "history": self.history, "options": asdict(self.options),
-                         "seconds": seconds, **(scalars or {})}, self.checkpoint)
+                         "seconds": seconds, "cpu_seconds": self.cpu_seconds, **(scalars or {})}, self.checkpoint)
         outputs(step, seconds)
 
     def fit(self, step_fn: Callable[[int, Any], dict[str, float]], data: Iterator, steps: int,

@@ -136,3 +136,43 @@ def test_cli_train_cyclegan_preset_scaled(tmp_path, domains):
     g, meta = load_generator(run, "b2a")
     assert meta["options"]["lr"] == 2e-3 and meta["options"]["schedule"] == "exponential"
     assert meta["epoch"] == 2.0
+
+
+# ----------------------------------------------------------------------------- metrics and the shipped model
+
+VANGOGH = Path(__file__).parent / "data" / "vangogh"   # 5 held-out paintings of the shipped model's split
+
+
+@pytest.fixture(scope="module")
+def metric_setup():
+    from painterly.cyclegan.metrics import metric_encoder
+    paintings = [images.load_image(p) for p in sorted(VANGOGH.glob("*.jpg"))]   # 128 px, whole paintings
+    return metric_encoder(), paintings
+
+
+def test_metrics_identity_is_one_and_paintings_are_closer(metric_setup, content):
+    from painterly.cyclegan.metrics import evaluate, mean_grams, reference, style_distance
+    enc, paintings = metric_setup
+    ref = reference(enc, [content], paintings)
+    res = evaluate(enc, torch.nn.Identity(), ref)
+    assert res["relative_style_distance"] == pytest.approx(1.0) and res["content_distance"] == pytest.approx(0.0)
+    # the distance is zero exactly at the target statistics and positive elsewhere
+    own = mean_grams(enc, paintings[:1])
+    assert style_distance(enc, paintings[:1], own) == pytest.approx(0.0, abs=1e-9)
+    assert style_distance(enc, [content], own) > 0.1
+
+
+def test_shipped_vangogh_loads_safely_keeps_size_and_moves_toward_van_gogh(metric_setup, content_path):
+    from painterly.cyclegan.metrics import evaluate, reference
+    from painterly.cyclegan.model import shipped, translate
+    path = shipped()["vangogh"]
+    doc = torch.load(path, weights_only=True, map_location="cpu")   # plain tensors and types only
+    assert doc["meta"]["steps"] > 0 and path.stat().st_size < 5 * 2**20
+    g, meta = load_generator("vangogh")
+    photo = images.resize_long_side(images.load_image(content_path), 150)[..., :, :147]   # odd sizes
+    assert translate(g, photo).shape == photo.shape
+    enc, paintings = metric_setup
+    res = evaluate(enc, g, reference(enc, [photo], paintings))
+    # the held-out photo (tubingen is in neither domain's training set) moves toward the van Gogh statistics
+    # (0.84 for the shipped model; an untouched photo is 1.0; the 50 held-out photos average lower)
+    assert res["relative_style_distance"] < 0.9, res

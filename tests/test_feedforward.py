@@ -15,7 +15,7 @@ from painterly import images, training
 from painterly.cli import main
 from painterly.errors import InputError
 from painterly.feedforward import StyleTrainOptions, TransformerNet, load_model, save_model, train_style
-from painterly.feedforward.export import export_onnx
+from painterly.export import export_onnx
 
 TINY = dict(size=32, batch_size=2, width=8, blocks=1, style_size=64, encoder="vgg19-caffe-q8",
             checkpoint_every=0, style_layers=("relu1_2", "relu2_2"), content_layers=("relu2_2",))

@@ -4,13 +4,14 @@ a state dict of the reference CycleGAN code, and translate an image."""
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Union
 
 import torch
 
 from ..errors import InputError
-from ..checkpoints import float_state, load, save_model_file
+from ..checkpoints import float_state, load, load_model_file, save_model_file
 from .networks import _ImageToImage, generator_from_config, load_reference_generator
 
 FORMAT = "painterly-cyclegan-generator"
@@ -22,19 +23,41 @@ def save_generator(g: _ImageToImage, path: Union[str, os.PathLike], meta: dict) 
     return save_model_file(path, FORMAT, g, meta, config=g.config)
 
 
+def shipped_dir() -> Path:
+    """The folder of the CycleGAN generators shipped with the package (one file per model name)."""
+    return Path(str(resources.files("painterly") / "data" / "cyclegan"))
+
+
+def shipped() -> dict[str, Path]:
+    """Every shipped generator by name (`painterly translate PHOTO --model NAME`)."""
+    return {p.stem: p for p in sorted(shipped_dir().glob("*.pt"))}
+
+
 def generator_file(model: Union[str, os.PathLike], direction: str = "a2b") -> Path:
-    """run/ + direction -> run/G_A2B.pt or run/G_B2A.pt; a file is returned as it is."""
+    """A shipped model's name -> its file; run/ + direction -> run/G_A2B.pt or run/G_B2A.pt;
+    a file is returned as it is."""
     p = Path(model)
     if direction not in DIRECTIONS:
         raise InputError(f"unknown --direction '{direction}': use a2b (domain A to B) or b2a")
+    if not p.exists() and str(model) in shipped():
+        if direction != "a2b":
+            raise InputError(f"the shipped model '{model}' only translates photos to paintings (--direction a2b)")
+        return shipped()[str(model)]
     if p.is_dir():
         f = p / ("G_A2B.pt" if direction == "a2b" else "G_B2A.pt")
         if not f.is_file():
             raise InputError(f"{p} holds no {f.name}: is it a train-cyclegan output folder?")
         return f
     if not p.is_file():
-        raise InputError(f"CycleGAN model {p} does not exist (give a train-cyclegan folder or generator file)")
+        names = ", ".join(shipped()) or "none"
+        raise InputError(f"CycleGAN model {p} does not exist (give a train-cyclegan folder, a generator file or "
+                         f"a shipped model: {names})")
     return p
+
+
+def load_meta(model: Union[str, os.PathLike]) -> dict:
+    """The meta dict of a painterly generator file (or shipped name), without building the network."""
+    return dict(load_model_file(generator_file(model), FORMAT, "CycleGAN generator")["meta"])
 
 
 def load_generator(model: Union[str, os.PathLike], direction: str = "a2b",

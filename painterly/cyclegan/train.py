@@ -42,7 +42,7 @@ class CycleGANOptions:
     discriminator: str = opt("source", choices=DISCRIMINATORS, help="source (5 conv3x3) or patch (70x70 PatchGAN)")
     depth: int = opt(6, min=1, help="DnCNN depth")
     channels: int = opt(64, min=1, help="DnCNN channels / ResNet ngf")
-    blocks: int = 9                   # ResNet blocks
+    blocks: int = opt(9, min=1, help="ResNet residual blocks")
     size: int = opt(128, min=32, help="training crop")
     batch_size: int = opt(2, min=1, help="images per step and process")
     epochs: int = opt(200, min=1, help="epochs")
@@ -60,6 +60,8 @@ class CycleGANOptions:
     workers: int = opt(0, min=0, help="image-decoding processes")
     amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
     epoch_size: Optional[int] = opt(None, min=1, help="images per epoch (default: the larger folder)")
+    keep_generators: bool = opt(False, help="also keep generators/G_A2B_stepN.pt at every checkpoint "
+                                            "(to evaluate the run over time)")
 
     def validate(self) -> None:
         check_fields(self)
@@ -114,7 +116,7 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
     state = training.resume_state(ck_path, resume, KIND)
     if state is not None:
         opts = training.resumed_options(opts, state["options"], ("epochs", "checkpoint_every", "sample_every",
-                                                                 "workers"), ck_path)
+                                                                 "workers", "keep_generators"), ck_path)
     elif ck_path.exists():
         raise InputError(f"{run} already holds a run: continue it with --resume or choose another -o folder")
     opts.validate()
@@ -186,16 +188,19 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
             e = step // per_epoch
             if ddp.main and (e % opts.sample_every == 0 or step == total):
                 samples(g_ab, g_ba, fixed_a, fixed_b, run / "samples" / f"epoch_{e:03d}.png")
-        return {"G": loss_g.item(), "adv": adv.item(), "cycle": cyc.item(), "identity": float(idt),
+        return {"G": loss_g.item(), "adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(),
                 "D_A": loss_da.item(), "D_B": loss_db.item(), "lr": opt_g.param_groups[0]["lr"],
                 "epoch": step / per_epoch}
 
     def outputs(step: int, seconds: float) -> None:
         meta = {"domain_a": str(domain_a), "domain_b": str(domain_b), "images_a": len(files_a),
                 "images_b": len(files_b), "epoch": step / per_epoch, "steps": step, "seconds": round(seconds, 1),
+                "cpu_seconds": round(trainer.cpu_seconds, 1),
                 "device": training.device_label(dev, ddp.world), "options": asdict(opts)}
         save_generator(g_ab, run / "G_A2B.pt", {**meta, "direction": "A2B"})
         save_generator(g_ba, run / "G_B2A.pt", {**meta, "direction": "B2A"})
+        if opts.keep_generators:
+            save_generator(g_ab, run / "generators" / f"G_A2B_step{step:07d}.pt", {**meta, "direction": "A2B"})
         if trainer.history:
             training.write_history(trainer.history, run / "losses", ("G", "cycle", "D_A", "D_B"),
                                    f"CycleGAN {run.name}", meta)

@@ -84,6 +84,7 @@ class Method:
     iterative: bool = False                    # many steps: live preview, progress, history
     strength_field: Optional[str] = None       # option that realises strength natively (else a blend)
     models: Optional[Callable[[], list[ModelInfo]]] = None     # listing when needs_model
+    network: Optional[Callable[[str], torch.nn.Module]] = None   # model name/file -> its one network (ONNX export)
     bench: Optional[Callable[[str], tuple[str, Callable[[torch.Tensor, torch.Tensor], Any]]]] = None
     """bench(device) -> (label, fn(content, style)): one timed inference for `bench fast`."""
     load_style: Optional[Callable[[Any, str], torch.Tensor]] = None

@@ -97,4 +97,4 @@ register(Method(
     description="one pass through a network trained for one painting (painterly models lists them)",
     options=ModelOptions, run=_run, needs_style=False, needs_model=True,
     supports=frozenset({"mask", "blend", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 16 * 4 * 8,
-    models=models, bench=_bench))
+    models=models, network=lambda model: _cached(model, "cpu").net, bench=_bench))

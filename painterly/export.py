@@ -1,4 +1,6 @@
-"""Export a trained style network to ONNX (any image size) and check it with onnxruntime."""
+"""Export a trained one-pass network (a feed-forward style, a CycleGAN generator) to ONNX, any
+image size, and check it with onnxruntime. Which methods have such a network, and how to load it,
+is declared by each method's `network` entry in the registry."""
 
 from __future__ import annotations
 
@@ -11,9 +13,21 @@ from typing import Union
 import numpy as np
 import torch
 
-from .. import images
-from ..errors import InputError
-from .model import load_model
+from . import images, methods
+from .errors import InputError
+
+
+def load_network(model: Union[str, os.PathLike]) -> torch.nn.Module:
+    """The network of a model file or shipped name, from the first method whose loader takes it."""
+    why = []
+    for m in methods.all_methods():
+        if m.network is None:
+            continue
+        try:
+            return m.network(str(model)).eval()
+        except InputError as e:
+            why.append(f"{m.name}: {e}")
+    raise InputError(f"{model} is no model painterly can export ({'; '.join(why)})")
 
 
 #: The oldest opset the network exports to: its reflection padding takes sizes known at run time.
@@ -39,7 +53,7 @@ def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], o
         raise InputError(f"--opset {opset} is not supported: use {lo} to {hi} (the network pads by sizes "
                          f"known only at run time, which needs opset {MIN_OPSET}; default 17)")
     images.check_output_path(path, {".onnx"})
-    net = load_model(model).net.eval()
+    net = load_network(model)
     x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".onnx", dir=path.parent)
