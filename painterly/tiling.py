@@ -176,7 +176,7 @@ class FrozenNorms:
 
 # ----------------------------------------------------------------------------- generic networks
 
-def _downscale(img: torch.Tensor, long_side: int) -> torch.Tensor:
+def downscale(img: torch.Tensor, long_side: int) -> torch.Tensor:
     """A reduced copy (float32, 1×3×h×w) made by PIL from uint8, or by torch from float."""
     h, w = img.shape[-2:]
     s = min(1.0, long_side / max(h, w))
@@ -202,7 +202,7 @@ def norm_statistics(net: nn.Module, img: torch.Tensor, stats: str = "reduced", t
     with frozen.active():
         frozen.mode = "record"
         side = reduced if stats == "reduced" else min(256, max(h, w))
-        net(_downscale(img, side).to(device))      # call order (+ the reduced-size statistics)
+        net(downscale(img, side).to(device))      # call order (+ the reduced-size statistics)
         if stats == "exact" and frozen.order:
             grid = tile_grid(h, w, tile, halo)
             total = len(frozen.order) * len(grid)
@@ -344,8 +344,35 @@ def arbitrary_tiled(kind: str, content: torch.Tensor, styles: Sequence[torch.Ten
         x = blend_tiles(one, x, (h // stride * stride, w // stride * stride), tile, halo, dev, progress,
                         f"{d.level} tiles")
         used.append({"level": d.level, "encoder": d.encoder})
+    h, w = content.shape[-2:]
     return x.clamp_(0, 1), {"levels": used, "alpha": options.alpha, "tile": tile, "halo": halo,
-                            "stats": "exact", "seconds": time.perf_counter() - t0}
+                            "tiles": len(tile_grid(h, w, tile, halo)), "stats": "exact",
+                            "seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- methods on tiles
+
+@dataclass
+class Tiles:
+    """How a tiled run is cut: tile side, overlap per side, where norm statistics come from."""
+
+    tile: int
+    halo: int = 64
+    stats: str = "reduced"
+    progress: Optional[Progress] = None
+
+
+def network_method(get_net: Callable, halo: int = 64) -> Callable:
+    """A registry `tiled` runner for a method whose work is one image-to-image network:
+    `get_net(run, options)` -> (network, info). Any InstanceNorm2d inside is handled here."""
+    def run(r, o, tiles: Tiles):
+        from .methods import Output
+        net, extra = get_net(r, o)
+        h = max(halo, tiles.halo)
+        out, info = run_tiled(net, r.content, tiles.tile, h, tiles.stats, device=r.device, progress=tiles.progress)
+        return Output(out, info={**info, **extra})
+    run.halo = halo
+    return run
 
 
 # ----------------------------------------------------------------------------- choosing a tile

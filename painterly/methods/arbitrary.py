@@ -41,6 +41,21 @@ def _runner(kind: str):
     return run
 
 
+def _tiled(kind: str):
+    def run(r: Run, o: ArbitraryOptions, tiles) -> Output:
+        from ..tiling import arbitrary_tiled
+        o.device = r.device
+        if r.strength != 1.0:
+            o.alpha = o.alpha * r.strength
+        long_side = o.style_size or max(r.content.shape[-2:])
+        styles = [images.load_uint8(s, "style image", images.fit_size(s.shape[-2], s.shape[-1], long_side))
+                  for s in r.styles]
+        out, info = arbitrary_tiled(kind, r.content, styles, o, r.style_blend, tiles.tile, tiles.halo,
+                                    tiles.progress)
+        return Output(out, info=info)
+    return run
+
+
 #: Rough peak bytes per output pixel (bench fast, plus margin): relu1_1 features are 64 floats a
 #: pixel, WCT also holds float64 copies.
 BYTES_PER_PIXEL = {"adain": 64 * 4 * 5, "wct": 64 * 4 * 10}
@@ -62,4 +77,5 @@ for _kind, _title, _paper, _line in (
     register(Method(
         name=_kind, title=_title, paper=_paper, description=_line, options=ArbitraryOptions,
         run=_runner(_kind), supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
-        memory=lambda h, w, o, k=_kind: h * w * BYTES_PER_PIXEL[k], strength_field="alpha", bench=_bench(_kind)))
+        memory=lambda h, w, o, k=_kind: h * w * BYTES_PER_PIXEL[k], strength_field="alpha", bench=_bench(_kind),
+        tiled=_tiled(_kind)))

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Optional
 
 from ..options import OptionError, check_fields, opt
+from ..tiling import network_method
 from . import Method, Output, Run, register
 
 DIRECTIONS = ("a2b", "b2a")
@@ -53,4 +54,6 @@ register(Method(
     description="a generator trained on unpaired photos and paintings (painterly train-cyclegan / translate)",
     options=TranslateOptions, run=_run, needs_style=False, needs_model=True,
     supports=frozenset({"mask", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 64 * 4 * 8,
-    models=lambda: [], bench=_bench))
+    models=lambda: [], bench=_bench,
+    tiled=network_method(lambda r, o: (_cached(str(o.model), o.direction, r.device)[0],
+                                       {"model": f"{o.model} ({o.direction})"}), halo=96)))
