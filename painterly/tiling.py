@@ -231,7 +231,7 @@ def blend_tiles(fn: Callable[[torch.Tensor], torch.Tensor], img: torch.Tensor, o
     oh, ow = out_hw
     out = torch.zeros(1, 3, oh, ow)
     grid = tile_grid(h, w, tile, halo)
-    feather = max(1, math.ceil(halo / ALIGN) * ALIGN // 2)
+    feather = max(1, math.ceil(halo / ALIGN) * ALIGN // 4)   # blend only where 3/4 of the halo is context
     for i, (ys, xs) in enumerate(grid):
         y = fn(read_tile(img, ys, xs).to(device)).float().cpu()
         th, tw = min(y.shape[-2], oh - ys.start), min(y.shape[-1], ow - xs.start)

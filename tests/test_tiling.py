@@ -1,0 +1,125 @@
+"""Print size on tiles (`painterly.tiling`): on images small enough to run whole, the tiled output
+equals the whole one (tolerance 2e-3 of the [0, 1] range, i.e. half a grey level) for every
+network family, because every instance norm and AdaIN/WCT statistic is the whole image's."""
+
+import pytest
+import torch
+import torch.nn as nn
+
+from painterly import arbitrary, images, pipeline, tiling
+from painterly.cli import main
+from painterly.cyclegan.networks import ResnetGenerator
+from painterly.errors import InputError
+from painterly.feedforward import load_model
+
+TOL = 2e-3
+
+
+def _photo(h=150, w=110):
+    return images.resize(images.load_image(images.Path(pipeline.__file__).parent / "data" / "tubingen.jpg"), (h, w))
+
+
+@pytest.mark.parametrize("n,tile,halo", [(150, 96, 32), (17, 64, 16), (1000, 300, 64), (64, 64, 16)])
+def test_cores_partition_and_weights_sum_to_one(n, tile, halo):
+    sp = tiling.spans(n, tile, halo)
+    assert sp[0].core_start == 0 and sp[-1].core_end == n
+    assert all(a.core_end == b.core_start for a, b in zip(sp, sp[1:]))
+    assert all(s.end - s.start <= max(tile, n if len(sp) == 1 else tile) for s in sp)
+    assert all(s.start % tiling.ALIGN == 0 for s in sp)
+    total = torch.zeros(n)
+    for s in sp:
+        total[s.start:s.end] += tiling.ramp(s, n, halo // 2)
+    assert torch.allclose(total, torch.ones(n))
+
+
+class CondIN(nn.Module):
+    """Conditional instance norm as Magenta's networks write it: IN without affine, then γ/β."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(c, affine=False)
+        self.gamma, self.beta = nn.Parameter(torch.rand(1, c, 1, 1) + 0.5), nn.Parameter(torch.randn(1, c, 1, 1))
+
+    def forward(self, x):
+        return self.norm(x) * self.gamma + self.beta
+
+
+def _cond_net():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), CondIN(8), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1),
+                         CondIN(8), nn.ReLU(), nn.Upsample(scale_factor=2), nn.Conv2d(8, 3, 3, padding=1),
+                         nn.Sigmoid())
+
+
+@pytest.mark.parametrize("family", ["feedforward", "cyclegan-resnet", "conditional-in"])
+def test_tiled_equals_whole_for_instance_norm_networks(family):
+    torch.manual_seed(1)
+    # the shipped starry_night style (an untrained TransformerNet paints almost nothing), an
+    # untrained CycleGAN ResNet generator, and a network with conditional instance norm
+    net = {"feedforward": lambda: load_model("starry_night").net, "cyclegan-resnet": lambda: ResnetGenerator(2, 8),
+           "conditional-in": _cond_net}[family]().eval()
+    tile, halo = (192, 64) if family == "feedforward" else (128, 32)   # halo > receptive field
+    x = _photo()
+    with torch.inference_mode():
+        whole = net(x).clamp(0, 1)
+    exact, info = tiling.run_tiled(net, x, tile=tile, halo=halo, stats="exact")
+    assert info["tiles"] == 6 and info["norm_layers"] >= 2
+    assert (exact - whole).abs().max() < TOL
+    # reduced-size statistics from a pass at the image's own size are the whole image's too
+    same, _ = tiling.run_tiled(net, x, tile=tile, halo=halo, stats="reduced", reduced=150)
+    assert (same - whole).abs().max() < TOL
+    # ... and without whole-image statistics the tiles disagree: the test can fail
+    with torch.inference_mode():
+        plain = tiling.blend_tiles(lambda t: net(t).clamp(0, 1), x, (150, 110), tile, halo)
+    assert (plain - whole).abs().max() > 10 * TOL
+
+
+@pytest.mark.parametrize("kind", ["adain", "wct"])
+def test_tiled_arbitrary_equals_whole(kind, style):
+    x = _photo(120, 100)
+    s = images.resize_long_side(style, 120)
+    opts = arbitrary.ArbitraryOptions(alpha=0.8)
+    whole, _ = arbitrary.run(kind, x, [s], opts)
+    u8 = (x * 255 + 0.5).to(torch.uint8)
+    tiled, info = tiling.arbitrary_tiled(kind, u8, [s], opts, tile=128, halo=32)
+    assert info["tiles"] == 4 and tiled.shape == whole.shape
+    quantised, _ = arbitrary.run(kind, u8.float() / 255, [s], opts)
+    assert (tiled - quantised).abs().max() < TOL
+    assert (tiled - whole).abs().mean() < 5e-3           # uint8 content costs about half a grey level
+
+
+def test_tiles_only_when_the_whole_image_would_not_fit(monkeypatch):
+    monkeypatch.setattr(pipeline, "free_memory_bytes", lambda device: 4 * 2**30)
+    assert pipeline.plan_tiles(400, 600, "cpu", "model") is None
+    tile = pipeline.plan_tiles(4000, 6000, "cpu", "wct")           # 24 MP: tiles, within the budget
+    assert tile is not None and tile**2 * pipeline._BYTES_PER_PIXEL["wct"] <= pipeline.TILE_BUDGET
+    assert pipeline.plan_tiles(400, 600, "cpu", "adain", tile=True) is not None
+    assert pipeline.plan_tiles(400, 600, "cpu", "adain", tile=300) == 300
+    monkeypatch.setattr(pipeline, "free_memory_bytes", lambda device: 100 * 2**20)
+    with pytest.raises(InputError, match="does not fit even in tiles"):
+        pipeline.plan_tiles(4000, 6000, "cpu", "model")
+    with pytest.raises(InputError, match="lower --size or use --tile"):
+        pipeline.plan_tiles(4000, 6000, "cpu", "model", tile=False)
+
+
+def test_pipeline_tiled_matches_whole(content_path):
+    whole = pipeline.run_stylize(content_path, None, method="model", model="starry_night", size=200)
+    calls = []
+    tiled = pipeline.run_stylize(content_path, None, method="model", model="starry_night", size=200, tile=256,
+                                 tile_stats="exact", tile_callback=lambda *a: calls.append(a))
+    assert tiled.info["tiles"] == 4 and calls[-1] == (4, 4, "tiles")
+    assert tiled.image.size == whole.image.size
+    # PIL's and torch's bicubic upscaling of the photo differ slightly; the stylised images agree
+    assert (tiled.tensor - whole.tensor).abs().mean() < 0.01
+
+
+def test_cli_tile_errors(content_path, style_path, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    assert main(["stylize", str(content_path), str(style_path), "--size", "64", "--tile", "-o", str(out)]) == 2
+    assert "--tile works with the one-pass methods" in capsys.readouterr().err
+    assert main(["stylize", str(content_path), "--model", "starry_night", "--size", "64", "--tile", "40",
+                 "-o", str(out)]) == 2
+    assert "--tile 40 is too small" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["stylize", str(content_path), "--model", "starry_night", "--size", "96", "--tile", "160",
+                 "--quiet", "-o", str(out)]) == 0
+    assert images.load_image(out).shape[-2:] == (72, 96)
