@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from painterly import arbitrary, images, pipeline, tiling
+from painterly import arbitrary, images, methods, pipeline, tiling
 from painterly.cli import main
 from painterly.cyclegan.networks import ResnetGenerator
 from painterly.errors import InputError
@@ -87,18 +87,25 @@ def test_tiled_arbitrary_equals_whole(kind, style):
     assert (tiled - whole).abs().mean() < 5e-3           # uint8 content costs about half a grey level
 
 
+def _plan(h, w, name, tile=None, force=False):
+    m = methods.get(name)
+    return pipeline.plan_tiles(h, w, "cpu", m, m.options(model="x") if m.needs_model else m.options(), tile, force)
+
+
 def test_tiles_only_when_the_whole_image_would_not_fit(monkeypatch):
     monkeypatch.setattr(pipeline, "free_memory_bytes", lambda device: 4 * 2**30)
-    assert pipeline.plan_tiles(400, 600, "cpu", "model") is None
-    tile = pipeline.plan_tiles(4000, 6000, "cpu", "wct")           # 24 MP: tiles, within the budget
-    assert tile is not None and tile**2 * pipeline._BYTES_PER_PIXEL["wct"] <= pipeline.TILE_BUDGET
-    assert pipeline.plan_tiles(400, 600, "cpu", "adain", tile=True) is not None
-    assert pipeline.plan_tiles(400, 600, "cpu", "adain", tile=300) == 300
+    assert _plan(400, 600, "model") is None
+    tile = _plan(4000, 6000, "wct")                                 # 24 MP: tiles, within the budget
+    bpp = methods.get("wct").memory(1000, 1000, None) / 1e6
+    assert tile is not None and tile**2 * bpp <= pipeline.TILE_BUDGET
+    assert _plan(400, 600, "adain", force=True) is not None
+    assert _plan(400, 600, "adain", 300, force=True) == 300
+    assert all(m.tiled is not None for m in methods.all_methods() if not m.iterative)   # every one-pass method
     monkeypatch.setattr(pipeline, "free_memory_bytes", lambda device: 100 * 2**20)
     with pytest.raises(InputError, match="does not fit even in tiles"):
-        pipeline.plan_tiles(4000, 6000, "cpu", "model")
-    with pytest.raises(InputError, match="lower --size or use --tile"):
-        pipeline.plan_tiles(4000, 6000, "cpu", "model", tile=False)
+        _plan(4000, 6000, "model")
+    with pytest.raises(InputError, match="lower --size"):
+        _plan(4000, 6000, "gatys")
 
 
 def test_pipeline_tiled_matches_whole(content_path):
@@ -116,6 +123,9 @@ def test_cli_tile_errors(content_path, style_path, tmp_path, capsys):
     out = tmp_path / "o.png"
     assert main(["stylize", str(content_path), str(style_path), "--size", "64", "--tile", "-o", str(out)]) == 2
     assert "--tile works with the one-pass methods" in capsys.readouterr().err
+    assert main(["stylize", str(content_path), style_path.as_posix(), "--method", "adain", "--size", "64", "--tile",
+                 "--style-masks", str(content_path), "-o", str(out)]) == 2
+    assert "--style-masks does not work on tiles yet" in capsys.readouterr().err
     assert main(["stylize", str(content_path), "--model", "starry_night", "--size", "64", "--tile", "40",
                  "-o", str(out)]) == 2
     assert "--tile 40 is too small" in capsys.readouterr().err
