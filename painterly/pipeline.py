@@ -111,8 +111,8 @@ def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Opt
     buffers = _buffer_bytes(h, w, m)
     budget = TILE_BUDGET if free is None else min(TILE_BUDGET, (free - buffers) // 2)
     if budget < min((256 + 2 * halo) ** 2, h * w) * bpp:
-        raise InputError(f"output size {w}x{h} does not fit even in tiles: its buffers need about "
-                         f"{buffers / 2**30:.1f} GiB and {(free or 0) / 2**30:.1f} GiB is free on {device}: "
+        raise InputError(f"output size {w}x{h} needs about {buffers / 2**30:.1f} GiB even on tiles (its "
+                         f"whole-image buffers) but only {(free or 0) / 2**30:.1f} GiB is free on {device}: "
                          "lower --size")
     return tiling.tile_for(bpp, budget)
 
