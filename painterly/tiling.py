@@ -362,6 +362,23 @@ class Tiles:
     progress: Optional[Progress] = None
 
 
+class Bound(nn.Module):
+    """`net(x, *args, **kwargs)` as an x -> y module (e.g. a style-conditioned network with its style
+    vector bound), padded by reflection to a multiple of `multiple` and cropped back; `net` stays a
+    submodule, so its instance norms are found and frozen like any other network's."""
+
+    def __init__(self, net: nn.Module, *args, multiple: int = 1, **kwargs):
+        super().__init__()
+        self.net, self.args, self.kwargs, self.multiple = net, args, kwargs, multiple
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        m = self.multiple
+        if (-h) % m or (-w) % m:
+            x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="reflect")
+        return self.net(x, *self.args, **self.kwargs)[..., :h, :w]
+
+
 def network_method(get_net: Callable, halo: int = 64) -> Callable:
     """A registry `tiled` runner for a method whose work is one image-to-image network:
     `get_net(run, options)` -> (network, info). Any InstanceNorm2d inside is handled here."""
