@@ -199,6 +199,8 @@ def norm_statistics(net: nn.Module, img: torch.Tensor, stats: str = "reduced", t
         raise InputError(f"unknown --tile-stats '{stats}': use {' or '.join(STATS)}")
     frozen = FrozenNorms(net)
     h, w = img.shape[-2:]
+    if not frozen.layers:           # nothing image-dependent (e.g. batch norm in eval mode): no pass
+        return frozen
     with frozen.active():
         frozen.mode = "record"
         side = reduced if stats == "reduced" else min(256, max(h, w))
