@@ -172,8 +172,9 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     b = sub.add_parser("bench", help="benchmarks; write JSON")
-    b.add_argument("what", choices=("gatys", "fast"),
-                   help="gatys: per-step time/memory; fast: every one-pass method and training speed")
+    b.add_argument("what", choices=("gatys", "fast", "print"),
+                   help="gatys: per-step time/memory; fast: every one-pass method and training speed; "
+                        "print: every tiled method at print size (6000x4000), seconds and peak memory")
     b.add_argument("-o", "--output", default=None, help="JSON file to write (default bench-WHAT.json)")
     b.add_argument("--sizes", type=positive_int, nargs="+", default=[256, 512, 1024])
     b.add_argument("--steps", type=positive_int, default=5, help="timed iterations per size")
@@ -181,6 +182,13 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N")
     b.add_argument("--converge-steps", type=positive_int, default=100,
                    help="steps of the single- vs multi-scale convergence comparison at 512 px")
+    b.add_argument("--print-size", type=positive_int, default=6000, help="bench print: long side (default 6000)")
+    b.add_argument("--methods", nargs="+", default=None, help="bench print: only these methods")
+    b.add_argument("--model-file", action="append", default=[], metavar="METHOD=FILE",
+                   help="bench print: a model file for a method (repeatable), e.g. cyclegan=run/G_A2B.pt")
+    b.add_argument("--tile-stats", choices=("auto", "reduced", "exact"), default="auto",
+                   help="bench print: instance-norm statistics of tiled networks")
+    b.add_argument("--images", default=None, metavar="DIR", help="bench print: keep the outputs in DIR")
     b.set_defaults(func=cmd_bench)
     return p
 
@@ -229,10 +237,12 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     iterative = methods.get(run["method"]).iterative
     opts = run["options"]
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
-                 args.quiet or not iterative) as bar:
+                 args.quiet or not iterative) as bar, Bar(None, "tiles", "tile", args.quiet) as tiles:
         res, path = batch.stylize_file(content, styles, out, history=getattr(args, "history", None),
                                        save_every=getattr(args, "save_every", 0) if iterative else 0,
-                                       callback=bar if iterative else None, **run)
+                                       callback=bar if iterative else None,
+                                       tile_callback=None if iterative else
+                                       lambda i, n, what: tiles.update(i, n, phase=what), **run)
     if res.stopped == "interrupted":
         print(f"painterly: interrupted after {len(res.history)} steps; saved the best image so far to {path}",
               file=sys.stderr)
@@ -408,7 +418,17 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     from .device import pick_device
-    if args.what == "fast":
+    if args.what == "print":
+        from .bench.print_size import print_benchmark
+        models: dict[str, list[str]] = {}
+        for item in args.model_file:
+            name, sep, path = item.partition("=")
+            if not sep or name not in methods.names():
+                raise InputError(f"--model-file '{item}': use METHOD=FILE with a method of {', '.join(methods.names())}")
+            models.setdefault(name, []).append(path)
+        result = print_benchmark(args.print_size, args.methods, models, args.tile_stats, pick_device(args.device),
+                                 quick=args.quick, out_dir=args.images)
+    elif args.what == "fast":
         result = bench.fast_benchmark(args.sizes, quick=args.quick, device=pick_device(args.device))
     else:
         result = bench.gatys_benchmark(args.sizes, args.steps, quick=args.quick, device=pick_device(args.device),

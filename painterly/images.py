@@ -198,13 +198,39 @@ def pil_to_tensor(im: Image.Image) -> torch.Tensor:
 
 
 def tensor_to_pil(t: torch.Tensor) -> Image.Image:
-    """Float tensor (1, 3, H, W) or (3, H, W) in [0, 1] -> PIL RGB image (values clamped)."""
+    """Float tensor (1, 3, H, W) or (3, H, W) in [0, 1] -> PIL RGB image (values clamped).
+    Converted in bands of rows, so a print-size image needs no extra float copies of itself."""
     if t.dim() == 4:
         if t.shape[0] != 1:
             raise ValueError("tensor_to_pil takes a single image, got a batch of %d" % t.shape[0])
         t = t[0]
-    a = (t.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    t = t.detach()
+    h, w = t.shape[-2:]
+    a = np.empty((h, w, 3), dtype=np.uint8)
+    band = max(1, 2**20 // max(1, w))
+    for r in range(0, h, band):
+        a[r:r + band] = (t[:, r:r + band].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0
+                         + 0.5).astype(np.uint8)
     return Image.fromarray(a, "RGB")
+
+
+def load_uint8(src: ImageLike, what: str = "image", size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Like `load_image` resized to `size` = (h, w), but as a uint8 (1, 3, H, W) tensor made by
+    PIL (bicubic): a 24 MP image costs 72 MB, not several float copies of 288 MB."""
+    if isinstance(src, torch.Tensor) and src.dtype == torch.uint8:
+        if size is None or tuple(src.shape[-2:]) == tuple(size):
+            return src
+        src = Image.fromarray(src.reshape(3, *src.shape[-2:]).permute(1, 2, 0).numpy())
+    if isinstance(src, (torch.Tensor, np.ndarray)):
+        t = load_image(src, what)
+        if size is not None:
+            t = resize(t, size)
+        return (t * 255.0 + 0.5).to(torch.uint8)
+    im = to_rgb(src) if isinstance(src, Image.Image) else open_image(src, what)
+    if size is not None and (im.height, im.width) != tuple(size):
+        im = im.resize((size[1], size[0]), Image.BICUBIC, reducing_gap=3.0)
+    return torch.from_numpy(np.array(im)).permute(2, 0, 1).unsqueeze(0)
+
 
 
 def load_image(src: ImageLike, what: str = "image", long_side: int | None = None) -> torch.Tensor:

@@ -9,6 +9,7 @@ ends (CLI, web, notebooks) call `run_stylize`; `painterly.stylize` is its one-li
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -16,7 +17,7 @@ from typing import Any, Optional, Union
 import torch
 from PIL import Image
 
-from . import colour, images, methods
+from . import colour, images, methods, tiling
 from .device import free_memory_bytes, gib, memory_guard, pick_device
 from .errors import InputError, NotEnoughMemory
 from .losses import blend_weights
@@ -40,6 +41,14 @@ class TransferOptions:
     style_masks: Optional[Sequence[str]] = opt(None, nargs="+", metavar="MASK", web=False,
                                                help="one mask per style: each style paints the white area of its mask")
     device: str = opt("auto", web=False, help="auto, cpu, cuda, cuda:N, mps")
+    tile: Optional[int] = opt(None, min=0, nargs="?", const=0, metavar="PX", web=False,
+                              help="one-pass methods: run on overlapping tiles of PX px (no PX or 0: automatic "
+                                   "size), in bounded memory; automatic when the whole image would not fit in "
+                                   "free memory (print sizes)")
+    tile_stats: str = opt("auto", choices=("auto", *tiling.STATS), web=False,
+                          help="instance-norm statistics of a tiled network: from one pass at 1024 px "
+                               "(reduced, = auto) or accumulated over the tiles layer by layer (exact: equal "
+                               "to the whole image's, ~7x slower); AdaIN/WCT always accumulate theirs")
 
 
 @dataclass
@@ -99,6 +108,47 @@ def check_fits(m: methods.Method, h: int, w: int, device: str, o: Any, inputs: S
         raise TooLarge(field_, f"is too large: {problem}; lower it")
 
 
+#: Memory a tile's activations may take: with the whole-image buffers (`_buffer_bytes`, 0.43 GB
+#: at 24 MP) and the loaded process (~0.7 GB: PyTorch, the network) a 24 MP run stays under 2 GB.
+TILE_BUDGET = 512 * 2**20
+
+
+def _buffer_bytes(h: int, w: int, m: methods.Method) -> int:
+    """Whole-image buffers of a tiled run: uint8 content, float32 result and its uint8 PIL copy
+    (multi-level methods keep one more float32 image between levels)."""
+    return h * w * (3 + 12 + 3 + (12 if m.name == "wct" else 0))
+
+
+def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Optional[int] = None,
+               force: bool = False) -> Optional[int]:
+    """The tile side for an h×w run of `m`, or None to run the whole image at once: tiles when
+    `force` (`tile` px, or an automatic size when `tile` is None or 0), or when the whole image
+    would not fit in free memory; InputError when even tiles would not."""
+    need = m.memory(h, w, o)
+    free = free_memory_bytes(device)
+    if m.tiled is None:
+        if force:
+            raise OptionError("tile", "works with the one-pass methods ("
+                              + ", ".join(x.name for x in methods.all_methods() if x.tiled) + f"), not {m.name}")
+        return None      # the caller checks that the whole run fits (check_fits)
+    if not force and (free is None or need <= free):
+        return None
+    halo = getattr(m.tiled, "halo", 64)
+    if tile:
+        if tile < 2 * halo + tiling.ALIGN:
+            raise OptionError("tile", f"{tile} is too small: it needs at least {2 * halo + tiling.ALIGN} px "
+                                      f"(the tiles overlap by {halo} px on each side)")
+        return int(tile)
+    bpp = max(1.0, need / (h * w))
+    buffers = _buffer_bytes(h, w, m)
+    budget = TILE_BUDGET if free is None else min(TILE_BUDGET, (free - buffers) // 2)
+    if budget < min((256 + 2 * halo) ** 2, h * w) * bpp:
+        raise InputError(f"output size {w}x{h} needs about {buffers / 2**30:.1f} GiB even on tiles (its "
+                         f"whole-image buffers) but only {(free or 0) / 2**30:.1f} GiB is free on {device}: "
+                         "lower --size")
+    return tiling.tile_for(bpp, budget)
+
+
 def method_options(method: methods.Method, options: Any = None, **values: Any) -> Any:
     """The method's options: `options` itself (its dataclass) or built from keyword values."""
     if options is not None:
@@ -134,15 +184,18 @@ def run_stylize(content: images.ImageLike,
                 style_masks: Optional[Sequence[images.ImageLike]] = None, device: Optional[str] = "auto",
                 strength: float = 1.0, callback: Optional[methods.Callable] = None,
                 image_callback: Optional[methods.Callable] = None, image_every: int = 0,
-                options: Any = None, **values: Any) -> StylizeResult:
+                options: Any = None, tile: Optional[int] = None, tile_stats: str = "auto",
+                tile_callback: Optional[tiling.Progress] = None, **values: Any) -> StylizeResult:
     """Load, stylise and post-process. `method`: a registered name (`painterly.methods.names()`);
     default gatys, or the trained-model method when `model=` is given. The method's own options
     come as keywords (`steps=`, `alpha=`, `model=` ...) or as its dataclass in `options`.
-    `strength` (0 = photo, 1 = full style) works for every method."""
+    `strength` (0 = photo, 1 = full style) works for every method. Methods with a tiled runner
+    run on tiles when the whole image would not fit in free memory, or always when `tile` is given
+    (px, 0 = automatic size; `tile_stats`, `tile_callback(done, total, phase)`: see `tiling`)."""
     if preserve_colors == "none":
         preserve_colors = None
     t = check_fields(TransferOptions(method, size, strength, style_blend, preserve_colors,
-                                     None if mask is None else str(mask), None, str(device)))
+                                     None if mask is None else str(mask), None, str(device), tile, tile_stats))
     m = methods.get(method or methods.default_for(values.get("model") or getattr(options, "model", None)))
     o = method_options(m, options, **values)
     o.validate() if hasattr(o, "validate") else check_fields(o)   # validate() checks the fields too
@@ -162,6 +215,12 @@ def run_stylize(content: images.ImageLike,
     s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
     inputs = ([(content, "content image", max(h, w))] + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
               + [(x, "mask", max(h, w)) for x in [*([mask] if mask is not None else []), *(style_masks or [])]])
+    tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
+    if tile_side is not None:
+        with memory_guard("lower --size"):
+            return _run_tiled(m, o, content, style_list, (h, w), dev, t, tiling.Tiles(
+                tile_side, getattr(m.tiled, "halo", 64), "reduced" if t.tile_stats == "auto" else t.tile_stats,
+                tile_callback), mask)
     check_fits(m, h, w, dev, o, inputs, s_sizes)
     with memory_guard("lower --size"):
         return _run_checked(m, o, t, content, style_list, mask, (h, w), s_side, dev, callback, image_callback,
@@ -196,6 +255,56 @@ def _run_checked(m: methods.Method, o: Any, t: TransferOptions, content: images.
     info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": preserve_colors,
             "style_blend": list(style_blend) if style_blend else None, "strength": strength, **res.info}
     return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+def _size(src: Any) -> tuple[int, int]:
+    """(h, w) of a decoded PIL image, an HxWx3 array or a (…, H, W) tensor."""
+    if isinstance(src, Image.Image):
+        return src.height, src.width
+    if isinstance(src, torch.Tensor):
+        return tuple(src.shape[-2:])
+    return tuple(src.shape[:2])
+
+
+def _run_tiled(m: methods.Method, o: Any, src: Any, style_list: list, hw: tuple[int, int], dev: str,
+               t: TransferOptions, tiles: tiling.Tiles, mask: Any) -> StylizeResult:
+    """The method on tiles: content and styles stay uint8, the result is built tile by tile and
+    post-processed (strength, colours, mask) in bands of rows."""
+    if t.style_masks is not None:
+        raise OptionError("style_masks", "does not work on tiles yet: lower --size (or leave out --tile)")
+    h, w = hw
+    c8 = images.load_uint8(src, "content image", (h, w))
+    s8 = []
+    for s in style_list:
+        s8.append(images.load_uint8(s, "style image"))
+        images.check_min_size(s8[-1], images.label(s, "style image"))
+    if t.preserve_colors == "match":
+        small = tiling.downscale(c8, tiling.REDUCED_SIDE)
+        s8 = [images.load_uint8(colour.match_colours(s.float() / 255, small), "style image") for s in s8]
+    res = m.tiled(methods.Run(c8, s8, dev, t.style_blend, None, None, t.strength), o, tiles)
+    out = res.image
+    mk = images.load_mask(mask, tuple(out.shape[-2:])) if mask is not None else None
+    blend = t.strength != 1.0 and m.strength_field is None
+    with torch.inference_mode():
+        _post_process_in_bands(out, c8, t.strength if blend else None, t.preserve_colors == "luminance", mk)
+    info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": t.preserve_colors,
+            "style_blend": list(t.style_blend) if t.style_blend else None, "strength": t.strength, **res.info}
+    return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+def _post_process_in_bands(out: torch.Tensor, c8: torch.Tensor, strength: Optional[float], luminance: bool,
+                           mk: Optional[torch.Tensor], band: int = 256) -> None:
+    """Strength blend, luminance transfer and mask on `out` in place, a band of rows at a time."""
+    for r in range(0, out.shape[-2], band):
+        ob = out[..., r:r + band, :]
+        cb = c8[..., r:r + ob.shape[-2], : ob.shape[-1]].float() / 255
+        if strength is not None:
+            ob.mul_(strength).add_((1 - strength) * cb)
+        if luminance:
+            ob.copy_(colour.luminance_transfer(ob, cb))
+        if mk is not None:
+            mb = mk[..., r:r + ob.shape[-2], :]
+            ob.mul_(mb).add_((1 - mb) * cb)
 
 
 def stylize(content: images.ImageLike, style: Union[images.ImageLike, Sequence[images.ImageLike], None] = None,

@@ -22,6 +22,8 @@ class Bar:
             from tqdm import tqdm
             self.bar = tqdm(total=self.total or expected or None, initial=self.initial, desc=self.desc, unit=self.unit,
                             disable=self.quiet, dynamic_ncols=True, file=sys.stderr)
+        if expected and self.bar.total != expected:     # a new phase with its own count
+            self.bar.reset(total=expected)
         self.bar.n = n
         if postfix:
             self.bar.set_postfix({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in postfix.items()},

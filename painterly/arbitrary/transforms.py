@@ -32,9 +32,7 @@ def mean_std(feat: torch.Tensor, mask: Optional[torch.Tensor] = None,
 
 def adain(content: torch.Tensor, style: torch.Tensor, content_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """AdaIN(x, y) = σ(y) (x − μ(x)) / σ(x) + μ(y); statistics of x taken over `content_mask`."""
-    mc, sc = mean_std(content, content_mask)
-    ms, ss = mean_std(style)
-    return ss * (content - mc) / sc + ms
+    return apply_map(stats_map("adain", mean_std(content, content_mask), mean_std(style)), content)
 
 
 def _flat(feat: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
@@ -46,22 +44,45 @@ def _flat(feat: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
     return f[:, keep]
 
 
-def _sqrt_cov(f: torch.Tensor, power: float, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, cov^power) of (C, n) features; tiny eigenvalues are dropped as Li et al. do."""
+def covariance(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean (C, 1), unbiased covariance (C, C)) of (C, n) features."""
     mu = f.mean(dim=1, keepdim=True)
     f = f - mu
-    cov = f @ f.T / max(1, f.shape[1] - 1) + eps * torch.eye(f.shape[0], dtype=f.dtype, device=f.device)
-    return mu, sym_power(cov, power, eps, drop_small=True)
+    return mu, f @ f.T / max(1, f.shape[1] - 1)
+
+
+def _cov_power(cov: torch.Tensor, power: float, eps: float = EPS) -> torch.Tensor:
+    """(cov + eps·I)^power; tiny eigenvalues are dropped as Li et al. do."""
+    return sym_power(cov + eps * torch.eye(cov.shape[0], dtype=cov.dtype, device=cov.device), power, eps,
+                     drop_small=True)
+
+
+def stats_map(kind: str, content_stats: tuple[torch.Tensor, torch.Tensor],
+              style_stats: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The affine map (scale or matrix, shift) a transform applies to the content features, from
+    whole-image statistics: AdaIN's (mean, std) per channel, WCT's (mean, covariance). Statistics
+    and map are separate so that tiled runs (`painterly.tiling`) can accumulate them over tiles."""
+    (mc, vc), (ms, vs) = content_stats, style_stats
+    if kind == "adain":
+        scale = vs / vc
+        return scale, ms - mc * scale
+    m = _cov_power(vs, 0.5) @ _cov_power(vc, -0.5)
+    return m, ms - m @ mc
+
+
+def apply_map(affine: tuple[torch.Tensor, torch.Tensor], feat: torch.Tensor) -> torch.Tensor:
+    """Apply a `stats_map` result to (1, C, H, W) features."""
+    a, b = affine
+    if a.dim() == 4:                                   # AdaIN: per-channel scale and shift
+        return feat * a + b
+    f = feat[0].reshape(feat.shape[1], -1)
+    return (a.to(f.dtype) @ f + b.to(f.dtype)).reshape_as(feat[0]).unsqueeze(0)
 
 
 def wct(content: torch.Tensor, style: torch.Tensor, content_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Whitening–colouring transform: content features with the style's mean and covariance."""
-    fc = _flat(content, content_mask)
-    mc, whiten = _sqrt_cov(fc, -0.5)
-    ms, colour = _sqrt_cov(_flat(style, None), 0.5)
-    full = content[0].reshape(content.shape[1], -1).double()
-    out = colour @ (whiten @ (full - mc)) + ms
-    return out.reshape_as(content[0]).unsqueeze(0).to(content.dtype)
+    return apply_map(stats_map("wct", covariance(_flat(content, content_mask)), covariance(_flat(style, None))),
+                     content)
 
 
 def transfer(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], alpha: float = 1.0,

@@ -13,6 +13,10 @@ elif len(sys.argv) == 7 and sys.argv[1] == "--infer":
                                       int(sys.argv[6]))))
 elif len(sys.argv) == 6 and sys.argv[1] == "--peer":
     print(json.dumps(peer_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))))
+elif len(sys.argv) == 8 and sys.argv[1] == "--print":
+    from .print_size import print_worker
+    print(json.dumps(print_worker(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6] or None,
+                                  sys.argv[7] or None)))
 else:
     from ..cli import main
     sys.exit(main(["bench", "gatys", *sys.argv[1:]]))

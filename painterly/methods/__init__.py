@@ -89,6 +89,10 @@ class Method:
     """bench(device) -> (label, fn(content, style)): one timed inference for `bench fast`."""
     load_style: Optional[Callable[[Any, str], torch.Tensor]] = None
     """load_style(src, what) -> tensor: how the method reads a style argument (default: an image)."""
+    tiled: Optional[Callable[[Run, Any, Any], Output]] = None
+    """tiled(Run, options, tiling.Tiles) -> Output: the method on overlapping tiles, for print sizes
+    in bounded memory (Run.content and .styles are uint8 then). For a network that maps RGB to RGB
+    `tiling.network_method(get_net)` is all it takes; its instance norms are handled generically."""
 
     def can_run_in_browser(self) -> bool:
         """A web page can offer it: it needs no model, or it lists models to pick from."""

@@ -56,6 +56,22 @@ def _style_side(h: int, w: int, o: ArbitraryOptions) -> int:
     return o.style_size or max(h, w)
 
 
+def _tiled(kind: str):
+    def run(r: Run, o: ArbitraryOptions, tiles) -> Output:
+        from ..tiling import arbitrary_tiled
+        o.device = r.device
+        if r.strength != 1.0:
+            o.alpha = o.alpha * r.strength
+        long_side = o.style_size or max(r.content.shape[-2:])
+        styles = [images.load_uint8(s, "style image", images.fit_size(s.shape[-2], s.shape[-1], long_side))
+                  for s in r.styles]
+        out, info = arbitrary_tiled(kind, r.content, styles, o, r.style_blend, tiles.tile, tiles.halo,
+                                    tiles.progress)
+        return Output(out, info=info)
+    return run
+
+
+
 def _bench(kind: str):
     def setup(device: str):
         from .. import arbitrary
@@ -73,4 +89,5 @@ for _kind, _title, _paper, _line in (
         name=_kind, title=_title, paper=_paper, description=_line, options=ArbitraryOptions,
         run=_runner(_kind), supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
         memory=_memory(_kind)[0], style_memory=_memory(_kind)[1], style_side=_style_side, style_field="style_size",
-        strength_field="alpha", bench=_bench(_kind)))
+        strength_field="alpha", bench=_bench(_kind),
+        tiled=_tiled(_kind)))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..options import OptionError, check_fields, opt
+from ..tiling import network_method
 from . import Method, ModelInfo, Output, Run, register
 
 DIRECTIONS = ("a2b", "b2a")
@@ -78,4 +79,6 @@ register(Method(
     description="a generator trained on unpaired photos and paintings (painterly train-cyclegan / translate)",
     options=TranslateOptions, run=_run, needs_style=False, needs_model=True,
     supports=frozenset({"mask", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 64 * 4 * 8,
-    models=models, network=lambda model: _cached(model, "a2b", "cpu")[0], bench=_bench))
+    models=models, network=lambda model: _cached(model, "a2b", "cpu")[0], bench=_bench,
+    tiled=network_method(lambda r, o: (_cached(str(o.model), o.direction, r.device)[0],
+                                       {"model": f"{o.model} ({o.direction})"}), halo=96)))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..options import OptionError, check_fields, opt
+from ..tiling import network_method
 from . import Method, ModelInfo, Output, Run, register
 
 
@@ -48,6 +49,23 @@ def _run(r: Run, o: ModelOptions) -> Output:
     t0 = time.perf_counter()
     out = apply(sm.net, r.content, r.device)
     return Output(out, info={"model": sm.name, "seconds": time.perf_counter() - t0, "options": {"model": str(o.model)}})
+
+
+def _network(r: Run, o: ModelOptions):
+    """The network `_run` would apply, as an x -> y module for tiled runs (`tiling.network_method`)."""
+    from ..magenta import presets
+    names = [n.strip() for n in str(o.model).split(",") if n.strip()]
+    if names and all(presets.is_preset(n) for n in names):
+        from ..magenta.files import load
+        from ..magenta.stylize import preset_params
+        from ..tiling import Bound
+        net = load("magenta-26styles").to(r.device)
+        return Bound(net, params=preset_params(names, r.style_blend).to(r.device), multiple=4), {"model": "+".join(names)}
+    if r.style_blend is not None:
+        raise OptionError("style_blend", "with --model blends Magenta styles: give comma-separated names from "
+                                         "painterly models")
+    sm = _cached(str(o.model), r.device)
+    return sm.net, {"model": sm.name}
 
 
 def models() -> list[ModelInfo]:
@@ -97,4 +115,4 @@ register(Method(
     description="one pass through a network trained for one painting (painterly models lists them)",
     options=ModelOptions, run=_run, needs_style=False, needs_model=True,
     supports=frozenset({"mask", "blend", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 16 * 4 * 8,
-    models=models, network=lambda model: _cached(model, "cpu").net, bench=_bench))
+    models=models, network=lambda model: _cached(model, "cpu").net, bench=_bench, tiled=network_method(_network)))
