@@ -180,6 +180,11 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N")
     b.add_argument("--converge-steps", type=positive_int, default=100,
                    help="steps of the single- vs multi-scale convergence comparison at 512 px")
+    b.add_argument("--reference", action="store_true",
+                   help="gatys: seconds painterly and the plain tutorial L-BFGS loop need to the same loss "
+                        "(sizes default 256 512)")
+    b.add_argument("--repeats", type=positive_int, default=2, help="--reference: interleaved pairs per size")
+    b.add_argument("--images", default=None, metavar="DIR", help="--reference: write side-by-side PNGs here")
     b.set_defaults(func=cmd_bench)
     return p
 
@@ -407,6 +412,19 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     from .device import pick_device
+    if args.what == "gatys" and args.reference:
+        from .bench import gatys_reference
+        out = args.output or "bench-gatys-reference.json"
+
+        def keep(what: str, partial: dict) -> None:   # a long run keeps what it has measured
+            print(f"bench: {what}", file=sys.stderr, flush=True)
+            bench.write(out, partial)
+        sizes = args.sizes if args.sizes != [256, 512, 1024] else [256, 512]
+        result = gatys_reference.reference_benchmark(sizes, repeats=args.repeats, quick=args.quick,
+                                                     device=pick_device(args.device), image_dir=args.images,
+                                                     progress=keep)
+        print(f"wrote {bench.write(out, result)}", file=sys.stderr)
+        return 0
     if args.what == "fast":
         result = bench.fast_benchmark(args.sizes, quick=args.quick, device=pick_device(args.device))
     else:
