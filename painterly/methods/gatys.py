@@ -60,7 +60,7 @@ class GatysOptions:
                                       help="explicit path to the encoder's weight file")
     seed: int = opt(0, min=0, max=SEED_MAX, help="random seed (noise init)")
     parametrization: str = opt("pyramid", choices=PARAMETRIZATIONS, web=False,
-                               help="what L-BFGS moves: a Laplacian pyramid of the image (default; ~1.7x fewer "
+                               help="what L-BFGS moves: a Laplacian pyramid of the image (~1.7x fewer "
                                     "steps to the same loss) or the pixels")
     precision: str = opt("auto", choices=PRECISIONS, web=False,
                          help="VGG arithmetic; auto: bfloat16 where the CPU/GPU has it natively (~1.8x faster "
