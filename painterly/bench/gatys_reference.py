@@ -48,7 +48,7 @@ def tutorial_loop(content: torch.Tensor, style: torch.Tensor, options: gatys.Gat
     """Run the tutorial loop until its loss is <= `target` or `max_evals`; seconds and losses."""
     t0 = time.perf_counter()
     objective = float32_objective(content, style, options)
-    x = content.to(options.device).clone().requires_grad_(True)
+    x = content.to(options.device).clone().contiguous().requires_grad_(True)   # L-BFGS views grads flat
     opt = torch.optim.LBFGS([x])
     losses: list[float] = []
     seconds: list[float] = []
