@@ -188,7 +188,11 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
                    help="bench print: a model file for a method (repeatable), e.g. cyclegan=run/G_A2B.pt")
     b.add_argument("--tile-stats", choices=("auto", "reduced", "exact"), default="auto",
                    help="bench print: instance-norm statistics of tiled networks")
-    b.add_argument("--images", default=None, metavar="DIR", help="bench print: keep the outputs in DIR")
+    b.add_argument("--reference", action="store_true",
+                   help="gatys: seconds painterly and the plain tutorial L-BFGS loop need to the same loss "
+                        "(sizes default 256 512)")
+    b.add_argument("--repeats", type=positive_int, default=2, help="--reference: interleaved pairs per size")
+    b.add_argument("--images", default=None, metavar="DIR", help="bench print: keep the outputs in DIR; gatys --reference: write side-by-side PNGs there")
     b.set_defaults(func=cmd_bench)
     return p
 
@@ -418,6 +422,19 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     from .device import pick_device
+    if args.what == "gatys" and args.reference:
+        from .bench import gatys_reference
+        out = args.output or "bench-gatys-reference.json"
+
+        def keep(what: str, partial: dict) -> None:   # a long run keeps what it has measured
+            print(f"bench: {what}", file=sys.stderr, flush=True)
+            bench.write(out, partial)
+        sizes = args.sizes if args.sizes != [256, 512, 1024] else [256, 512]
+        result = gatys_reference.reference_benchmark(sizes, repeats=args.repeats, quick=args.quick,
+                                                     device=pick_device(args.device), image_dir=args.images,
+                                                     progress=keep)
+        print(f"wrote {bench.write(out, result)}", file=sys.stderr)
+        return 0
     if args.what == "print":
         from .bench.print_size import print_benchmark
         models: dict[str, list[str]] = {}
