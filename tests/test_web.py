@@ -362,7 +362,7 @@ def test_jobs_show_progress_and_a_preview_and_stop_keeps_the_best_image(tmp_path
         r = client.post("/api/jobs", files=files, data={"method": "gatys", "size": "48", "steps": "1000"})
         assert r.status_code == 202, r.text
         job = r.json()["id"]
-        st = _wait(client, job, lambda st: st["state"] == "running" and st["step"] >= 3 and st["preview"])
+        st = _wait(client, job, lambda st: st["state"] == "running" and st["step"] >= 10 and st["preview"])
         assert st["steps"] == 1000 and st["eta"] > 0
         preview = client.get(st["preview"])
         assert preview.headers["content-type"] == "image/jpeg"
