@@ -91,17 +91,10 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the pretrained models and decoders shipped with painterly"
                    ).set_defaults(func=cmd_models)
 
+    from .web import cli as web_cli  # flags only; the web packages load when the server starts
     w = sub.add_parser("serve", help="start the web page and HTTP API (needs painterly[web])")
-    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    w.add_argument("--port", type=positive_int, default=7860)
-    w.add_argument("--concurrency", type=positive_int, default=1, help="transfers running at once")
-    w.add_argument("--max-queue", type=positive_int, default=16, help="requests allowed to wait")
-    w.add_argument("--max-upload-mb", type=positive_int, default=20, help="per uploaded file")
-    w.add_argument("--max-megapixels", type=number, default=40.0, help="per uploaded image")
-    w.add_argument("--max-size", type=positive_int, default=1024, help="largest output long side")
-    w.add_argument("--output-ttl", type=number, default=3600.0, help="seconds results stay downloadable")
-    w.add_argument("--device", default="auto")
-    w.set_defaults(func=cmd_serve)
+    web_cli.configure(w)
+    w.set_defaults(func=web_cli.run)
 
     e = sub.add_parser("experiment", help="run a named experiment; write a Markdown report, JSON and images")
     e.add_argument("name", help="ratio-sweep, content-layer, weights-grid, loss-curves, speed, cyclegan-settings")
@@ -172,28 +165,10 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     b = sub.add_parser("bench", help="benchmarks; write JSON")
-    b.add_argument("what", choices=("gatys", "fast", "print"),
-                   help="gatys: per-step time/memory; fast: every one-pass method and training speed; "
-                        "print: every tiled method at print size (6000x4000), seconds and peak memory")
-    b.add_argument("-o", "--output", default=None, help="JSON file to write (default bench-WHAT.json)")
-    b.add_argument("--sizes", type=positive_int, nargs="+", default=[256, 512, 1024])
-    b.add_argument("--steps", type=positive_int, default=5, help="timed iterations per size")
-    b.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
-    b.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N")
-    b.add_argument("--converge-steps", type=positive_int, default=100,
-                   help="steps of the single- vs multi-scale convergence comparison at 512 px")
-    b.add_argument("--print-size", type=positive_int, default=6000, help="bench print: long side (default 6000)")
-    b.add_argument("--methods", nargs="+", default=None, help="bench print: only these methods")
-    b.add_argument("--model-file", action="append", default=[], metavar="METHOD=FILE",
-                   help="bench print: a model file for a method (repeatable), e.g. cyclegan=run/G_A2B.pt")
-    b.add_argument("--tile-stats", choices=("auto", "reduced", "exact"), default="auto",
-                   help="bench print: instance-norm statistics of tiled networks")
-    b.add_argument("--reference", action="store_true",
-                   help="gatys: seconds painterly and the plain tutorial L-BFGS loop need to the same loss "
-                        "(sizes default 256 512)")
-    b.add_argument("--repeats", type=positive_int, default=2, help="--reference: interleaved pairs per size")
-    b.add_argument("--images", default=None, metavar="DIR", help="bench print: keep the outputs in DIR; gatys --reference: write side-by-side PNGs there")
-    b.set_defaults(func=cmd_bench)
+    if command in (None, "bench"):  # the bench package imports torch-heavy code: only for `painterly bench`
+        from .bench import cli as bench_cli
+        bench_cli.configure(b)
+        b.set_defaults(func=bench_cli.run)
     return p
 
 
@@ -383,22 +358,6 @@ def cmd_weights(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
-
-        from .web.app import Settings, create_app
-    except ImportError as e:
-        raise InputError(f"the web server needs extra packages ({e.name}): pip install 'painterly[web]'") from None
-    from .device import pick_device
-    settings = Settings(concurrency=args.concurrency, max_waiting=args.max_queue,
-                        max_upload_bytes=args.max_upload_mb * 2**20, max_pixels=int(args.max_megapixels * 1e6),
-                        max_size=args.max_size, output_ttl=args.output_ttl, device=pick_device(args.device))
-    print(f"painterly: serving on http://{args.host}:{args.port}/  (API docs: /docs)", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
-    return 0
-
-
 def cmd_experiment(args: argparse.Namespace) -> int:
     from .device import pick_device
     from .experiments import run_experiment
@@ -416,41 +375,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         extra["size"] = args.size
     path = run_experiment(args.name, args.output, quick=args.quick, device=pick_device(args.device), **extra)
     print(f"wrote {path}", file=sys.stderr)
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench
-    from .device import pick_device
-    if args.what == "gatys" and args.reference:
-        from .bench import gatys_reference
-        out = args.output or "bench-gatys-reference.json"
-
-        def keep(what: str, partial: dict) -> None:   # a long run keeps what it has measured
-            print(f"bench: {what}", file=sys.stderr, flush=True)
-            bench.write(out, partial)
-        sizes = args.sizes if args.sizes != [256, 512, 1024] else [256, 512]
-        result = gatys_reference.reference_benchmark(sizes, repeats=args.repeats, quick=args.quick,
-                                                     device=pick_device(args.device), image_dir=args.images,
-                                                     progress=keep)
-        print(f"wrote {bench.write(out, result)}", file=sys.stderr)
-        return 0
-    if args.what == "print":
-        from .bench.print_size import print_benchmark
-        models: dict[str, list[str]] = {}
-        for item in args.model_file:
-            name, sep, path = item.partition("=")
-            if not sep or name not in methods.names():
-                raise InputError(f"--model-file '{item}': use METHOD=FILE with a method of {', '.join(methods.names())}")
-            models.setdefault(name, []).append(path)
-        result = print_benchmark(args.print_size, args.methods, models, args.tile_stats, pick_device(args.device),
-                                 quick=args.quick, out_dir=args.images)
-    elif args.what == "fast":
-        result = bench.fast_benchmark(args.sizes, quick=args.quick, device=pick_device(args.device))
-    else:
-        result = bench.gatys_benchmark(args.sizes, args.steps, quick=args.quick, device=pick_device(args.device),
-                                       converge_steps=args.converge_steps)
-    print(f"wrote {bench.write(args.output or f'bench-{args.what}.json', result)}", file=sys.stderr)
     return 0
 
 

@@ -82,9 +82,9 @@ def _bench(kind: str):
 
 for _kind, _title, _paper, _line in (
         ("adain", "Any painting, fast (AdaIN)", "Huang & Belongie 2017",
-         "gives the photo's VGG features the painting's mean and spread, then decodes: about a second"),
+         "Copies the colours and textures of any painting: about a second"),
         ("wct", "Any painting, richer (WCT)", "Li et al. 2017",
-         "whitens the photo's features and colours them with the painting's covariance at three levels")):
+         "Copies any painting's style more closely, with richer brushwork: a few seconds")):
     register(Method(
         name=_kind, title=_title, paper=_paper, description=_line, options=ArbitraryOptions,
         run=_runner(_kind), supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),

@@ -76,7 +76,7 @@ def _bench(device: str):
 
 register(Method(
     name="cyclegan", title="Photo to painter, learnt from two folders (CycleGAN)", paper="Zhu et al. 2017",
-    description="a generator trained on unpaired photos and paintings (painterly train-cyclegan / translate)",
+    description="Turns photos into one painter's look, learned from examples: about a second",
     options=TranslateOptions, run=_run, needs_style=False, needs_model=True,
     supports=frozenset({"mask", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 64 * 4 * 8,
     models=models, network=lambda model: _cached(model, "a2b", "cpu")[0], bench=_bench,

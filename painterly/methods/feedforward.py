@@ -112,7 +112,7 @@ def _bench(device: str):
 
 register(Method(
     name="model", title="A trained style, instant (Johnson)", paper="Johnson, Alahi & Fei-Fei 2016",
-    description="one pass through a network trained for one painting (painterly models lists them)",
+    description="Paints in one style learned in advance: under a second",
     options=ModelOptions, run=_run, needs_style=False, needs_model=True,
     supports=frozenset({"mask", "blend", "strength", "preserve_colors"}), memory=lambda h, w, o: h * w * 16 * 4 * 8,
     models=models, network=lambda model: _cached(model, "cpu").net, bench=_bench, tiled=network_method(_network)))

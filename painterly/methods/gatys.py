@@ -122,7 +122,6 @@ def _style_side(h: int, w: int, o: GatysOptions) -> int:
 
 register(Method(
     name="gatys", title="Optimise (Gatys)", paper="Gatys, Ecker & Bethge 2015/2016",
-    description="repaints the photo step by step until its VGG features match the painting's: "
-                "the best quality, minutes per image",
+    description="Repaints your photo step by step: the best quality, takes minutes",
     options=GatysOptions, run=_run, supports=frozenset({"mask", "blend", "strength", "preserve_colors"}),
     memory=_memory, style_side=_style_side, style_memory=_style_memory, style_field="style_scale", iterative=True))

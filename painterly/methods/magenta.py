@@ -62,8 +62,7 @@ BYTES_PER_PIXEL = 200
 
 register(Method(
     name="magenta", title="Any painting, networks trained on GPUs (Magenta)", paper="Ghiasi et al. 2017",
-    description="a style network trained on 80,000 paintings predicts the painting's style vector and "
-                "paints the photo in one pass at full resolution: about a second",
+    description="Copies any painting's style, learned from thousands of paintings: about a second",
     options=MagentaOptions, run=_run,
     supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
     memory=lambda h, w, o: h * w * BYTES_PER_PIXEL, strength_field="alpha", bench=_bench, load_style=load_style))
