@@ -245,7 +245,6 @@ def test_each_former_traceback_is_one_line_and_exit_2(files, unwritable, capsys,
 
 def test_huge_seed_over_http_is_a_plain_422(files, tmp_path):
     pytest.importorskip("fastapi")
-    pytest.importorskip("gradio")
     from fastapi.testclient import TestClient
 
     from painterly.web.app import Settings, create_app
