@@ -36,7 +36,7 @@ class WeightSpec:
     sha256: str                    # full digest, or the 8+ hex prefix torchvision publishes
     source: str                    # human-readable provenance
     input_convention: str          # "torchvision" (RGB, [0,1], mean/std) or "caffe" (BGR, 0-255, mean)
-    url: Optional[str] = None      # download address (torchvision files only)
+    url_of: Optional[str] = None   # torchvision's weights enum naming the download address (its files only)
     package: Optional[tuple[str, str, str]] = None  # (import name, path inside it, pip requirement)
     last_layer: Optional[str] = None  # deepest layer the file has weights for (None: all)
     # Default beta (alpha = 1) for a balanced Gatys result with our size-normalised losses. Tuned by eye
@@ -46,7 +46,14 @@ class WeightSpec:
     kind: str = "encoder"          # "encoder" (a VGG for features/losses) or "network" (a whole model)
     licence: str = ""              # the weights' licence, shown by `painterly weights`
 
+    @property
+    def url(self) -> Optional[str]:
+        """The download address, asked of torchvision only when needed: importing torchvision.models
+        costs over a second (it loads torch._dynamo), which every command would otherwise pay."""
+        return _tv_url(self.url_of) if self.url_of else None
 
+
+@lru_cache(maxsize=None)
 def _tv_url(enum_name: str) -> Optional[str]:
     """The download address torchvision itself uses, without hard-coding it here."""
     try:
@@ -60,11 +67,11 @@ REGISTRY: dict[str, WeightSpec] = {
     "vgg19": WeightSpec(
         "vgg19", "vgg19", "vgg19-dcbb9e9d.pth", "dcbb9e9d",
         "torchvision VGG-19, ImageNet (IMAGENET1K_V1); downloaded into the torch hub cache when online",
-        "torchvision", url=_tv_url("VGG19_Weights"), style_weight=1.0),
+        "torchvision", url_of="VGG19_Weights", style_weight=1.0),
     "vgg16": WeightSpec(
         "vgg16", "vgg16", "vgg16-397923af.pth", "397923af",
         "torchvision VGG-16, ImageNet (IMAGENET1K_V1): Johnson et al.'s loss network",
-        "torchvision", url=_tv_url("VGG16_Weights"), style_weight=1.0),
+        "torchvision", url_of="VGG16_Weights", style_weight=1.0),
     "vgg19-caffe-q8": WeightSpec(
         "vgg19-caffe-q8", "vgg19", "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
         "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6",
