@@ -273,6 +273,7 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(files, tmp_path):
     (["--style-weight", "-1"], "--style-weight must be at least 0"),
     (["--style-weight", "nan"], "--style-weight must be a finite number"),
     (["--lr", "0"], "--lr must be greater than 0"),
+    (["--fast", "--lr", "0"], "--lr must be greater than 0"),
     (["--style-size", "100000"], "lower --style-size"),
 ])
 def test_training_refuses_bad_values_up_front(files, capsys, extra, needle):

@@ -36,7 +36,7 @@ class FastStyleOptions:
     size: int = opt(160, min=32, help="crop size of the training photos")
     batch_size: int = opt(2, min=1, help="photos per step")
     steps: int = opt(100, min=1, help="training steps")
-    lr: float = opt(0.02, min=0, help="Adam learning rate")
+    lr: float = opt(0.02, above=0, help="Adam learning rate")
     content_weight: float = opt(1.0, min=0, help="weight of the content term (conv4_2)")
     style_weight: Optional[float] = opt(None, min=0, help="default: the encoder's Gatys balance (1e-4)")
     style_size: int = opt(512, min=32, help="style image long side (bench quality: 512)")
