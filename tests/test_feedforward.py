@@ -184,3 +184,12 @@ def test_sigterm_saves_like_ctrl_c(tmp_path, photos, style_path):
     assert res.stopped == "interrupted" and res.step == 2
     assert training.load_checkpoint(tmp_path / "t.ckpt.pt")["step"] == 2
     assert signal.getsignal(signal.SIGTERM) == before        # the handler was the run's only
+
+
+def test_unknown_model_name_lists_every_shipped_style(content_path, tmp_path, capsys):
+    """An unknown --model names every style the model method takes (Magenta's included), in one line."""
+    code = main(["stylize", str(content_path), "--model", "nosuch", "-o", str(tmp_path / "o.png")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "'nosuch' is neither a file nor a shipped style" in err and "starry_swirls" in err and "starry_night" in err
+    assert not (tmp_path / "o.png").exists()

@@ -32,20 +32,34 @@ def _cached(name: str, device: str):
     return load_model(name, device)
 
 
-def _run(r: Run, o: ModelOptions) -> Output:
+def _preset_names(o: ModelOptions) -> Optional[list[str]]:
+    """The Magenta style names `--model` gives (comma-separated), or None for a feed-forward model file or name."""
     from ..magenta import presets
     names = [n.strip() for n in str(o.model).split(",") if n.strip()]
-    if names and all(presets.is_preset(n) for n in names):
+    return names if names and all(presets.is_preset(n) for n in names) else None
+
+
+def _feedforward(r: Run, o: ModelOptions):
+    """The feed-forward style model `--model` names (blends are Magenta's only)."""
+    if r.style_blend is not None:
+        raise OptionError("style_blend", "with --model blends Magenta styles: give comma-separated names from "
+                                         "painterly models")
+    if not Path(str(o.model)).is_file() and str(o.model) not in {m.name for m in models()}:
+        raise OptionError("model", f"'{o.model}' is neither a file nor a shipped style: use one of "
+                                   f"{', '.join(m.name for m in models())} (painterly models describes them)")
+    return _cached(str(o.model), r.device)
+
+
+def _run(r: Run, o: ModelOptions) -> Output:
+    names = _preset_names(o)
+    if names:
         # Magenta's 26-style network (or a style learned for it by train-style --fast): a style is a
         # gamma/beta row, so a blend of names is one pass with the rows mixed.
         from ..magenta import run_preset
         out, info = run_preset(r.content, names, r.style_blend, r.device)
         return Output(out, info={**info, "options": {"model": str(o.model)}})
-    if r.style_blend is not None:
-        raise OptionError("style_blend", "with --model blends Magenta styles: give comma-separated names from "
-                                         "painterly models")
     from ..feedforward import apply
-    sm = _cached(str(o.model), r.device)
+    sm = _feedforward(r, o)
     t0 = time.perf_counter()
     out = apply(sm.net, r.content, r.device)
     return Output(out, info={"model": sm.name, "seconds": time.perf_counter() - t0, "options": {"model": str(o.model)}})
@@ -53,18 +67,14 @@ def _run(r: Run, o: ModelOptions) -> Output:
 
 def _network(r: Run, o: ModelOptions):
     """The network `_run` would apply, as an x -> y module for tiled runs (`tiling.network_method`)."""
-    from ..magenta import presets
-    names = [n.strip() for n in str(o.model).split(",") if n.strip()]
-    if names and all(presets.is_preset(n) for n in names):
+    names = _preset_names(o)
+    if names:
         from ..magenta.files import load
         from ..magenta.stylize import preset_params
         from ..tiling import Bound
         net = load("magenta-26styles").to(r.device)
         return Bound(net, params=preset_params(names, r.style_blend).to(r.device), multiple=4), {"model": "+".join(names)}
-    if r.style_blend is not None:
-        raise OptionError("style_blend", "with --model blends Magenta styles: give comma-separated names from "
-                                         "painterly models")
-    sm = _cached(str(o.model), r.device)
+    sm = _feedforward(r, o)
     return sm.net, {"model": sm.name}
 
 
