@@ -24,16 +24,22 @@ def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def gram_matrix(feat: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, C) Gram matrix F F^T divided by the number of (masked) positions."""
+    """(N, C, H, W) -> (N, C, C) Gram matrix F F^T divided by the number of (masked) positions;
+    float32 whatever the features' type (a bfloat16 matmul accumulates in float32)."""
     n, c, h, w = feat.shape
     if mask is not None:
         m = resize_mask(mask, (h, w))
         feat = feat * m.sqrt()   # sqrt so that F F^T weights each position by m
         count = m.sum(dim=(1, 2, 3)).clamp_min(1.0).view(n, 1, 1)
     else:
-        count = torch.full((n, 1, 1), float(h * w), device=feat.device, dtype=feat.dtype)
+        count = torch.full((n, 1, 1), float(h * w), device=feat.device)
+    if c > 1 and feat.is_contiguous(memory_format=torch.channels_last):
+        # channels-last (the bfloat16 VGG's layout): (N, HW, C) is a view, so no copy, and the
+        # gradient comes back channels-last like the convolution's: about 2x faster both ways
+        f = feat.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        return torch.bmm(f.transpose(1, 2), f).float() / count
     f = feat.reshape(n, c, h * w)
-    return torch.bmm(f, f.transpose(1, 2)) / count
+    return torch.bmm(f, f.transpose(1, 2)).float() / count
 
 
 def content_loss(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ DEFAULT_CONTENT_LAYERS = ("conv4_2",)
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 INITS = ("content", "noise", "style")
 OPTIMIZERS = ("lbfgs", "adam")
+LINE_SEARCHES = ("auto", "strong_wolfe", "none")
 PARAMETRIZATIONS = ("pyramid", "pixels")    # painterly.imageparam
 PRECISIONS = ("auto", "float32", "bfloat16")
 
@@ -51,6 +52,10 @@ class GatysOptions:
     init: str = opt("content", choices=INITS, help="start image")
     optimizer: str = opt("lbfgs", choices=OPTIMIZERS, help="L-BFGS or Adam")
     lr: Optional[float] = opt(None, help="learning rate (Adam 0.02, L-BFGS 1)")
+    line_search: str = opt("auto", choices=LINE_SEARCHES, web=False,
+                           help="L-BFGS steps: auto = the plain quasi-Newton step (one evaluation per step), "
+                                "switching to a strong-Wolfe line search if a step overshoots; strong_wolfe "
+                                "from the start (slower to get going); none = never")
     scales: int = opt(1, min=1, help="coarse-to-fine levels, each half the size of the next (try 3 for >1000 px)")
     low_memory: Optional[bool] = opt(None, web=False, help="recompute activations in the backward pass: ~40% less "
                                                            "memory, ~1/3 slower (default: on from 0.5 megapixels)")
