@@ -383,6 +383,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def load_mask(src: ImageLike, size: tuple[int, int], what: str = "mask") -> torch.Tensor:
     """A mask image -> (1, 1, h, w) float in [0, 1] at `size`; white = stylise, black = keep."""
+    if isinstance(src, torch.Tensor) and src.dim() in (3, 4) and src.shape[-3] == 1:
+        src = src.expand(*src.shape[:-3], 3, *src.shape[-2:])     # a one-channel mask tensor
     t = load_image(src, what)
     mh, mw = t.shape[-2:]
     if abs(mw / mh - size[1] / size[0]) > 0.02 * size[1] / size[0]:

@@ -270,18 +270,27 @@ def _run_tiled(m: methods.Method, o: Any, src: Any, style_list: list, hw: tuple[
                t: TransferOptions, tiles: tiling.Tiles, mask: Any) -> StylizeResult:
     """The method on tiles: content and styles stay uint8, the result is built tile by tile and
     post-processed (strength, colours, mask) in bands of rows."""
-    if t.style_masks is not None:
-        raise OptionError("style_masks", "does not work on tiles yet: lower --size (or leave out --tile)")
     h, w = hw
+    region_masks = None
+    if t.style_masks is not None:
+        if not getattr(m.tiled, "style_masks", False):
+            able = " or ".join(x.name for x in methods.all_methods() if getattr(x.tiled, "style_masks", False))
+            raise OptionError("style_masks", f"works on tiles with method {able}, not {m.name}: lower --size "
+                                             "(or leave out --tile)")
+        region_masks = [images.load_mask(sm, (h, w), "style mask") for sm in t.style_masks]
     c8 = images.load_uint8(src, "content image", (h, w))
     s8 = []
     for s in style_list:
+        if m.load_style is not None:      # the method reads its style arguments itself (e.g. vectors)
+            s8.append(m.load_style(s, "style image"))
+            continue
         s8.append(images.load_uint8(s, "style image"))
         images.check_min_size(s8[-1], images.label(s, "style image"))
     if t.preserve_colors == "match":
         small = tiling.downscale(c8, tiling.REDUCED_SIDE)
-        s8 = [images.load_uint8(colour.match_colours(s.float() / 255, small), "style image") for s in s8]
-    res = m.tiled(methods.Run(c8, s8, dev, t.style_blend, None, None, t.strength), o, tiles)
+        s8 = [images.load_uint8(colour.match_colours(tiling.to_float(s), small), "style image") if s.dim() == 4
+              else s for s in s8]
+    res = m.tiled(methods.Run(c8, s8, dev, t.style_blend, None, region_masks, t.strength), o, tiles)
     out = res.image
     mk = images.load_mask(mask, tuple(out.shape[-2:])) if mask is not None else None
     blend = t.strength != 1.0 and m.strength_field is None

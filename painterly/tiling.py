@@ -265,6 +265,19 @@ def run_tiled(net: nn.Module, img: torch.Tensor, tile: int = 1024, halo: int = 6
     return out.clamp_(0, 1), info
 
 
+def to_float(img: torch.Tensor) -> torch.Tensor:
+    """A uint8 or float (1, 3, H, W) image as a float32 copy in [0, 1]."""
+    return img.float().div_(255) if img.dtype == torch.uint8 else img.float().clone()
+
+
+@torch.inference_mode()
+def paste_in_bands(out: torch.Tensor, src: torch.Tensor, mask: torch.Tensor, band: int = 256) -> None:
+    """out = mask * src + (1 - mask) * out, in place, a band of rows at a time (no whole-image temporaries)."""
+    for r in range(0, out.shape[-2], band):
+        ob, mb = out[..., r:r + band, :], mask[..., r:r + band, :].to(out)
+        ob.mul_(1 - mb).add_(src[..., r:r + band, :] * mb)
+
+
 # ----------------------------------------------------------------------------- AdaIN / WCT
 
 class _Covariance:

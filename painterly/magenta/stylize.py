@@ -100,6 +100,31 @@ def composite(outs: torch.Tensor, masks: Sequence[torch.Tensor], base: torch.Ten
     return t
 
 
+def style_vectors(content: torch.Tensor, styles: Sequence[torch.Tensor], options: MagentaOptions) -> torch.Tensor:
+    """One (k, 100) row per style (a painting, or a (1, 100) vector already), each mixed with the
+    photo's own vector by `options.alpha` (Ghiasi's strength). `content` may be a reduced copy:
+    the predictor sees a 256 px square of it either way."""
+    dev = options.device
+    vecs = torch.cat([s.to(dev).float() if s.dim() == 2 else style_vector(s, options.style_size, dev)
+                      for s in styles])   # a (1, 100) tensor is a style vector already
+    if options.alpha < 1.0:
+        own = style_vector(content, options.style_size, dev)
+        vecs = options.alpha * vecs + (1.0 - options.alpha) * own
+    return vecs
+
+
+def blend_vectors(vecs: torch.Tensor, style_blend: Optional[Sequence[float]] = None) -> torch.Tensor:
+    """(k, 100) style vectors -> the (1, 100) vector of their blend (weights normalised to sum 1)."""
+    w = torch.tensor(blend_weights(style_blend, len(vecs)), dtype=vecs.dtype, device=vecs.device)
+    return ((w / w.sum())[:, None] * vecs).sum(0, keepdim=True)
+
+
+def check_masks(styles: Sequence, style_masks: Optional[Sequence]) -> None:
+    if style_masks is not None and len(style_masks) != len(styles):
+        raise InputError(f"--style-masks needs one mask per style: {len(styles)} style(s), "
+                         f"{len(style_masks)} mask(s)")
+
+
 def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: MagentaOptions,
         style_blend: Optional[Sequence[float]] = None,
         style_masks: Optional[Sequence[torch.Tensor]] = None) -> tuple[torch.Tensor, dict]:
@@ -107,22 +132,13 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: MagentaO
     options.validate()
     if not styles:
         raise InputError("method magenta needs at least one style image")
-    if style_masks is not None and len(style_masks) != len(styles):
-        raise InputError(f"--style-masks needs one mask per style: {len(styles)} style(s), "
-                         f"{len(style_masks)} mask(s)")
-    dev = options.device
+    check_masks(styles, style_masks)
     t0 = time.perf_counter()
-    vecs = torch.cat([s.to(dev).float() if s.dim() == 2 else style_vector(s, options.style_size, dev)
-                      for s in styles])   # a (1, 100) tensor is a style vector already
-    if options.alpha < 1.0:
-        own = style_vector(content, options.style_size, dev)
-        vecs = options.alpha * vecs + (1.0 - options.alpha) * own
+    vecs = style_vectors(content, styles, options)
     if style_masks is None:
-        w = torch.tensor(blend_weights(style_blend, len(styles)), dtype=vecs.dtype, device=vecs.device)
-        w = w / w.sum()
-        out = transform(content, (w[:, None] * vecs).sum(0, keepdim=True), dev)
+        out = transform(content, blend_vectors(vecs, style_blend), options.device)
     else:
-        outs = transform(content, vecs, dev)
+        outs = transform(content, vecs, options.device)
         out = composite(outs, style_masks, content.cpu())
     return out, {"seconds": time.perf_counter() - t0, "alpha": options.alpha, "style_size": options.style_size,
                  "style_vectors": vecs.cpu()}

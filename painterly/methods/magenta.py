@@ -39,6 +39,45 @@ def _run(r: Run, o: MagentaOptions) -> Output:
     return Output(out, info={**info, "model": "Magenta arbitrary (Ghiasi et al. 2017)"})
 
 
+#: Tile overlap: the transformer's receptive field is about 55 px (9x9, two stride-2 3x3, ten 3x3 at
+#: 1/4 size, two upsampling 3x3, 9x9).
+HALO = 64
+
+
+def _tiled(r: Run, o: MagentaOptions, tiles) -> Output:
+    """Print size: style vectors from a reduced copy (the predictor sees a 256 px square anyway),
+    the transformer on tiles with whole-image norm statistics; with region masks, one tiled
+    pass per style composited onto the photo a band of rows at a time."""
+    import torch
+    from .. import magenta, tiling
+    from ..magenta.files import load
+    from ..magenta.stylize import blend_vectors, check_masks, style_vectors
+    opts = magenta.MagentaOptions(alpha=o.alpha * r.strength, style_size=o.style_square, device=r.device)
+    opts.validate()
+    check_masks(r.styles, r.style_masks)
+    styles = [s.float() / 255 if s.dtype == torch.uint8 else s for s in r.styles]
+    vecs = style_vectors(tiling.downscale(r.content, tiling.REDUCED_SIDE), styles, opts)
+    net = load("magenta-transformer").to(r.device)
+    halo = max(HALO, tiles.halo)
+
+    def tiled(vec: torch.Tensor):
+        return tiling.run_tiled(tiling.Bound(net, vec, multiple=4), r.content, tiles.tile, halo, tiles.stats,
+                                device=r.device, progress=tiles.progress)
+    if r.style_masks is None:
+        out, info = tiled(blend_vectors(vecs, r.style_blend))
+    else:
+        out = tiling.to_float(r.content)
+        for vec, mask in zip(vecs, r.style_masks):
+            styled, info = tiled(vec[None])
+            tiling.paste_in_bands(out, styled, mask)
+            del styled
+    return Output(out, info={**info, "alpha": opts.alpha, "model": "Magenta arbitrary (Ghiasi et al. 2017)"})
+
+
+_tiled.halo = HALO
+_tiled.style_masks = True     # the pipeline hands it the region masks
+
+
 def load_style(src, what: str = "style image"):
     """A painting (1, 3, H, W) checked for the predictor, or a style-vector file (.pt) -> (1, 100)."""
     from .. import images
@@ -65,4 +104,5 @@ register(Method(
     description="Copies any painting's style, learned from thousands of paintings: about a second",
     options=MagentaOptions, run=_run,
     supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
-    memory=lambda h, w, o: h * w * BYTES_PER_PIXEL, strength_field="alpha", bench=_bench, load_style=load_style))
+    memory=lambda h, w, o: h * w * BYTES_PER_PIXEL, strength_field="alpha", bench=_bench, load_style=load_style,
+    tiled=_tiled))
