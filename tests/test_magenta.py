@@ -208,3 +208,58 @@ def test_refined_style_vector_scores_better(content, style, tmp_path):
     assert torch.equal(presets.load_vector(p), v)
     out, _ = run(small, [presets.load_vector(p)], MagentaOptions())
     assert out.shape == small.shape
+
+
+def test_refine_style_cli_writes_a_vector_that_scores_better(content_path, style_path, tmp_path, capsys):
+    """`painterly refine-style`: the saved vector is the best seen, its loss below the predictor's,
+    and it works as the style of --method magenta; bad input is one line, exit 2, nothing written."""
+    out = tmp_path / "starry.pt"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images.save_image(images.resize_long_side(images.load_image(content_path), 80), photos / "a.png")
+    assert main(["refine-style", str(style_path), "--photos", str(photos), "--steps", "3", "--lr", "0.1",
+                 "--size", "64", "-o", str(out), "--quiet"]) == 0
+    line = capsys.readouterr().err
+    assert "saved" in line and "on 1 photo(s)" in line
+    before, after = [float(x) for x in line.split("loss ")[1].split(" (")[0].split(" -> ")]
+    assert after < before
+    doc = torch.load(out, weights_only=True)
+    assert doc["meta"]["loss_refined"] < doc["meta"]["loss_predictor"]
+    res = main(["stylize", str(content_path), str(out), "--method", "magenta", "--size", "64", "-o",
+                str(tmp_path / "o.png"), "--quiet"])
+    assert res == 0 and (tmp_path / "o.png").exists()
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (20, 20)).save(tiny)
+    bad = tmp_path / "bad.pt"
+    for argv, msg in (([str(tiny), "--photos", str(content_path)], "too small for the style predictor"),
+                      ([str(style_path), "--photos", str(tmp_path / "nope.jpg")], "nope.jpg"),
+                      ([str(style_path), "--photos", str(content_path), "--steps", "-1"], "--steps")):
+        assert main(["refine-style", *argv, "-o", str(bad), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert msg in err and len(err.splitlines()) == 1 and "Traceback" not in err
+        assert not bad.exists()
+
+
+def test_onnxruntime_engine_equals_pytorch_and_falls_back(content_path, style_path, monkeypatch):
+    """On the CPU the networks run through onnxruntime (exported from painterly's modules, cached):
+    same pixels as PyTorch to 1e-4; PAINTERLY_ENGINE picks; a failed export falls back to PyTorch."""
+    pytest.importorskip("onnxruntime")
+    from painterly.magenta import engine
+    x = images.resize_long_side(images.load_image(content_path), 96)
+    outs = {}
+    for which in ("onnxruntime", "torch"):
+        monkeypatch.setenv(engine.ENV, which)
+        assert engine.engine("cpu") == which
+        outs[which] = (run(x, [images.load_image(style_path)], MagentaOptions())[0], run_preset(x, ["starry_swirls"])[0])
+    for a, b in zip(outs["onnxruntime"], outs["torch"]):
+        assert a.shape == b.shape == x.shape and (a - b).abs().max() < 1e-4
+    assert engine.exported("magenta-transformer").suffix == ".onnx"
+    monkeypatch.setenv(engine.ENV, "tensorflow")
+    with pytest.raises(engine.InputError, match="PAINTERLY_ENGINE=tensorflow is not one of"):
+        engine.engine("cpu")
+    monkeypatch.setenv(engine.ENV, "auto")
+    monkeypatch.setattr(engine, "_failed", set())
+    monkeypatch.setattr(engine, "_session", lambda name, threads: (_ for _ in ()).throw(RuntimeError("broken")))
+    with pytest.warns(UserWarning, match="running PyTorch"):
+        fallback = run_preset(x, ["starry_swirls"])[0]
+    assert torch.equal(fallback, outs["torch"][1])

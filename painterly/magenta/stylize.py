@@ -80,14 +80,15 @@ def pad4(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
 
 def transform(x: torch.Tensor, vectors: torch.Tensor, device: str = "cpu") -> torch.Tensor:
     """Apply the arbitrary-style transformer to (1, 3, H, W) `x` once per row of `vectors` (k, 100)."""
+    from . import engine
     from .files import load
-    net = load("magenta-transformer").to(device)
-    xp, h, w = pad4(x.to(device))
-    xp = xp.contiguous(memory_format=torch.channels_last)
+    net = load("magenta-transformer")
+    xp, h, w = pad4(x)
     outs = []
     with torch.inference_mode():
-        for v in vectors.to(device):
-            outs.append(net(xp, v[None])[..., :h, :w].float().cpu().contiguous())
+        for v in vectors.cpu():
+            params = net.style_params(v[None].float())     # a 100 -> 2x1056 linear map: tiny
+            outs.append(engine.apply("magenta-transformer", xp, params, device)[..., :h, :w].contiguous())
     return torch.cat(outs)
 
 
@@ -147,12 +148,10 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: MagentaO
 def run_preset(content: torch.Tensor, names: Sequence[str], style_blend: Optional[Sequence[float]] = None,
                device: str = "cpu") -> tuple[torch.Tensor, dict]:
     """One of the 26 trained styles (or a blend of several) applied once at full resolution."""
-    from .files import load
+    from . import engine
     t0 = time.perf_counter()
     params = preset_params(names, style_blend)
-    net = load("magenta-26styles").to(device)
-    xp, h, w = pad4(content.to(device))
-    xp = xp.contiguous(memory_format=torch.channels_last)
+    xp, h, w = pad4(content)
     with torch.inference_mode():
-        out = net(xp, params=params.to(device))[..., :h, :w].float().cpu().contiguous()
+        out = engine.apply("magenta-26styles", xp, params, device)[..., :h, :w].contiguous()
     return out, {"model": "+".join(names), "seconds": time.perf_counter() - t0}
