@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
 import sys
 import warnings
@@ -18,7 +19,7 @@ from typing import Any, Optional
 
 from . import __version__, methods
 from .errors import InputError
-from .options import OptionError, add_arguments, flag_names, from_args, number, positive_int
+from .options import OptionError, add_arguments, check_fields, flag_names, from_args, number, positive_int
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,6 +125,19 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
                    help="--fast: start from the best of the 26 styles on one batch (default) or their mean")
     _training_options(t, trainer("train-style", "painterly.feedforward.train:StyleTrainOptions"), "OUT.ckpt.pt")
     t.set_defaults(func=cmd_train_style)
+
+    rs = sub.add_parser("refine-style", help="a painting's style vector for --method magenta, refined on your "
+                                             "photos (Ghiasi's 100 numbers; seconds)")
+    rs.add_argument("style", help="the painting")
+    rs.add_argument("--photos", nargs="+", required=True, metavar="PHOTO",
+                    help="photos (or folders of photos) the vector is refined on: the ones you will paint")
+    rs.add_argument("-o", "--output", required=True, help="style vector file to write (.pt); use it as the style "
+                                                          "image of --method magenta")
+    if command in (None, "refine-style"):
+        from .magenta.train import RefineOptions
+        add_arguments(rs, RefineOptions, "refinement")
+    rs.add_argument("--quiet", action="store_true", help="no progress bar")
+    rs.set_defaults(func=cmd_refine_style)
 
     dd = sub.add_parser("train-decoder", help="train an AdaIN/WCT decoder for an encoder level")
     dd.add_argument("--content-dir", required=True, help="folder of photos")
@@ -284,6 +298,32 @@ def cmd_train_style(args: argparse.Namespace) -> int:
     opts = from_args(StyleTrainOptions, args)
     return _train(args, train_style, opts, (args.style, args.data, args.output), opts.steps, "train-style",
                   _saved("feed-forward style"))
+
+
+def cmd_refine_style(args: argparse.Namespace) -> int:
+    from . import images
+    from .magenta.train import RefineOptions, refine_vector, write_vector
+    from .progress import TrainBar
+    o = check_fields(from_args(RefineOptions, args))
+    images.check_output_path(args.output, {".pt"})
+    files = [f for p in args.photos for f in (images.list_images(p, "--photos") if Path(p).is_dir() else [Path(p)])]
+    photos = [images.load_image(f, "photo", o.size) for f in files]
+    style = images.load_image(args.style, "style image")
+    with TrainBar(o.steps + 1, "refine-style", args.quiet, keys=("loss", "style")) as bar:
+        vec, hist = refine_vector(photos, style, o.steps, o.lr, o.style_square, o.encoder, o.style_weight,
+                                  lambda rec: bar({**rec, "step": rec["step"] + 1}), o.size)
+    best = min(h["loss"] for h in hist)
+    meta = {"style": Path(args.style).name, "photos": [f.name for f in files], "steps": hist[-1]["step"],
+            "options": dataclasses.asdict(o), "loss_predictor": hist[0]["loss"], "loss_refined": best}
+    out = write_vector(vec, args.output, meta)
+    change = f"loss {hist[0]['loss']:.3g} -> {best:.3g} ({best / hist[0]['loss'] - 1:+.0%})" if len(hist) > 1 else \
+        f"the predictor's vector, loss {best:.3g}"
+    print(f"saved {out} (style vector of {Path(args.style).name}: {change} on {len(files)} photo(s), "
+          f"{hist[-1]['seconds']:.0f} s); use it as the style of --method magenta", file=sys.stderr)
+    if hist[-1].get("stopped"):
+        print("painterly: interrupted; saved the best vector so far", file=sys.stderr)
+        return 130
+    return 0
 
 
 def cmd_train_decoder(args: argparse.Namespace) -> int:

@@ -148,38 +148,67 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
                        scalars=lambda: {"init_note": init_note})
 
 
-def refine_vector(content: torch.Tensor, style: torch.Tensor, steps: int = 20, lr: float = 0.05,
+@dataclass
+class RefineOptions:
+    """`painterly refine-style`: optimise a painting's style vector on photos (seconds)."""
+
+    steps: int = opt(30, min=0, help="Adam steps on the 100 numbers (0: save the predictor's vector as is)")
+    lr: float = opt(0.05, above=0, help="Adam learning rate")
+    size: int = opt(256, min=64, help="long side the photos (and the painting's Gram targets) are used at")
+    style_square: int = opt(256, min=32, help="side of the painting's centre square fed to the style predictor")
+    style_weight: Optional[float] = opt(None, min=0, help="default: the encoder's Gatys balance (1e-4)")
+    encoder: str = opt(weights.AUTO, help="loss network")
+
+
+def refine_vector(content, style: torch.Tensor, steps: int = 20, lr: float = 0.05,
                   style_size: int = 256, encoder: str = weights.AUTO, style_weight: Optional[float] = None,
-                  callback=None) -> tuple[torch.Tensor, list[dict]]:
+                  callback=None, size: Optional[int] = None) -> tuple[torch.Tensor, list[dict]]:
     """Optimise the painting's 100-number style vector so that the transformer's output on `content`
-    scores lower on Gatys' objective (Adam, `steps` steps); returns (vector (1, 100), history).
-    The first history record is the predictor's own vector."""
+    (one photo, or a list: their mean loss) scores lower on Gatys' objective (Adam, `steps` steps);
+    returns (the best vector (1, 100), history). The first record is the predictor's own vector;
+    Ctrl-C stops early and returns the best so far (its last record says "stopped")."""
     from .files import load
-    from .stylize import style_vector
-    if steps < 1:
-        raise InputError("--steps must be at least 1")
+    from .stylize import check_style_image, style_vector
+    if steps < 0:
+        raise OptionError("steps", f"must be at least 0, got {steps}")
+    photos = [content] if isinstance(content, torch.Tensor) else list(content)
+    if not photos:
+        raise InputError("refine-style needs at least one photo")
+    check_style_image(style)
+    if size:
+        photos = [images.resize_long_side(p, size) for p in photos]
     net = load("magenta-transformer")
-    s = images.resize_long_side(style, max(content.shape[-2:]))
+    s = images.resize_long_side(style, max(max(p.shape[-2:]) for p in photos))
     loss_fn = PerceptualLoss(s, encoder, style_weight)
     v = style_vector(style, style_size).clone().requires_grad_(True)
-    opt = torch.optim.Adam([v], lr=lr)
-    xp, h, w = pad4(content)
+    opt_ = torch.optim.Adam([v], lr=lr)
+    padded = [pad4(p) for p in photos]
     history: list[dict] = []
     best = (float("inf"), v.detach().clone())
-    for step in range(steps + 1):
-        y = net(xp, v)[..., :h, :w]
-        losses = loss_fn(y, content)
-        rec = {"step": step, **{k: float(t.detach()) for k, t in losses.items()}}
-        history.append(rec)
-        if callback:
-            callback(rec)
-        if rec["loss"] < best[0]:
-            best = (rec["loss"], v.detach().clone())
-        if step == steps:
-            break
-        opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        opt.step()
+    t0 = time.perf_counter()
+    try:
+        for step in range(steps + 1):
+            opt_.zero_grad(set_to_none=True)
+            sums: dict[str, float] = {}
+            for xp, h, w in padded:      # one photo at a time: gradients add up, activations do not
+                losses = loss_fn(net(xp, v)[..., :h, :w], xp[..., :h, :w])
+                if step < steps:
+                    (losses["loss"] / len(padded)).backward()
+                for k, t in losses.items():
+                    sums[k] = sums.get(k, 0.0) + float(t.detach()) / len(padded)
+            rec = {"step": step, **sums, "seconds": time.perf_counter() - t0}
+            history.append(rec)
+            if callback:
+                callback(rec)
+            if rec["loss"] < best[0]:
+                best = (rec["loss"], v.detach().clone())
+            if step < steps:
+                opt_.step()
+    except KeyboardInterrupt:
+        if history:
+            history[-1]["stopped"] = "interrupted"
+        else:
+            raise
     return best[1], history
 
 
