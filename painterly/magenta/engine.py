@@ -97,6 +97,9 @@ def _session(name: str, threads: int):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.log_severity_level = 3
+    # no busy-waiting between runs: the style predictor (PyTorch) runs between them on the same
+    # cores (1024x768: 0.30 s instead of 0.48 s with spinning; 512x384: 0.10 s instead of 0.14 s)
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(exported(name)), so, providers=["CPUExecutionProvider"])
 
 

@@ -154,7 +154,8 @@ class RefineOptions:
 
     steps: int = opt(30, min=0, help="Adam steps on the 100 numbers (0: save the predictor's vector as is)")
     lr: float = opt(0.05, above=0, help="Adam learning rate")
-    size: int = opt(256, min=64, help="long side the photos (and the painting's Gram targets) are used at")
+    size: int = opt(512, min=64, help="long side the photos (and the painting's Gram targets) are used at: "
+                                      "the size you will paint at (a vector refined at 256 px can paint worse at 512)")
     style_square: int = opt(256, min=32, help="side of the painting's centre square fed to the style predictor")
     style_weight: Optional[float] = opt(None, min=0, help="default: the encoder's Gatys balance (1e-4)")
     encoder: str = opt(weights.AUTO, help="loss network")
