@@ -339,7 +339,15 @@ def _file_mode() -> int:
 
 
 def _atomic_write(p: Path, write, binary: bool) -> Path:
-    """Write via `write(file)` into a temp file beside `p`, then rename it over `p`."""
+    """Write via `write(file)` into a temp file beside `p`, then rename it over `p`. Ctrl-C and
+    SIGTERM are held back until the file is complete or removed: one arriving between the temp
+    file's creation and its clean-up left a `.part` behind (seen with --save-every 1)."""
+    from .signals import uninterrupted
+    with uninterrupted():
+        return _write_then_rename(p, write, binary)
+
+
+def _write_then_rename(p: Path, write, binary: bool) -> Path:
     parent = p.parent if str(p.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=parent)
