@@ -182,7 +182,7 @@ def downscale(img: torch.Tensor, long_side: int) -> torch.Tensor:
     s = min(1.0, long_side / max(h, w))
     size = (max(1, round(h * s)), max(1, round(w * s)))
     if size == (h, w):
-        return img.float() / 255.0 if img.dtype == torch.uint8 else img.float()
+        return to_float(img)
     if img.dtype == torch.uint8:
         pil = Image.fromarray(img[0].permute(1, 2, 0).numpy())
         small = pil.resize((size[1], size[0]), Image.BICUBIC, reducing_gap=3.0)

@@ -94,10 +94,10 @@ def transform(x: torch.Tensor, vectors: torch.Tensor, device: str = "cpu") -> to
 
 def composite(outs: torch.Tensor, masks: Sequence[torch.Tensor], base: torch.Tensor) -> torch.Tensor:
     """Paste stylised image i where mask i is white; positions outside every mask keep `base`."""
-    t = base
+    from ..tiling import paste_in_bands
+    t = base.float().clone()
     for o, m in zip(outs, masks):
-        m = m.to(o.dtype)
-        t = m * o[None] + (1 - m) * t
+        paste_in_bands(t, o[None], m)
     return t
 
 

@@ -55,7 +55,7 @@ def _tiled(r: Run, o: MagentaOptions, tiles) -> Output:
     opts = magenta.MagentaOptions(alpha=o.alpha * r.strength, style_size=o.style_square, device=r.device)
     opts.validate()
     check_masks(r.styles, r.style_masks)
-    styles = [s.float() / 255 if s.dtype == torch.uint8 else s for s in r.styles]
+    styles = [tiling.to_float(s) for s in r.styles]     # uint8 after --preserve-colors match
     vecs = style_vectors(tiling.downscale(r.content, tiling.REDUCED_SIDE), styles, opts)
     net = load("magenta-transformer").to(r.device)
     halo = max(HALO, tiles.halo)
