@@ -1,6 +1,7 @@
-"""The manual builds strictly (no broken page, link, image or anchor) and the README stays a front door:
-at most 250 lines, every relative link resolving, every `painterly` command in it and in the manual using a
-sub-command and flags the CLI has."""
+"""The manual builds strictly (no broken page, link, image or anchor) and the README stays a front door
+(at most 250 lines, every relative link resolving). The README and the pages follow the code: every
+`painterly` command in them uses a sub-command and flags the CLI has, and every repository path and
+`painterly.x.y` name they mention exists. None of this runs a stylisation: a few seconds in all."""
 
 import os
 import re
@@ -85,4 +86,66 @@ def test_documented_commands_use_real_flags():
                 flag = word.split("=", 1)[0]
                 if flag.startswith("--") and flag not in known and flag != "--help":
                     bad.append(f"{md.name}: {argv[0]} has no {flag}: {line}")
+    assert not bad, "\n".join(bad)
+
+
+def _all_flags(parser) -> set[str]:
+    """Every option string of a parser and of its sub-commands, recursively."""
+    import argparse
+    flags = set()
+    for action in parser._actions:
+        flags.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags |= _all_flags(sub)
+    return flags
+
+
+def test_flags_named_in_the_text_exist():
+    """A `--flag` in a code span of the README or a page (tables, prose) is a flag of some sub-command."""
+    from painterly import cli
+    known = _all_flags(cli.build_parser()) | {"--help", "--flag"}      # `--flag`: the word itself
+    bad = []
+    for md in [README, *sorted(DOCS.glob("*.md"))]:
+        text = re.sub(r"```.*?```", "", md.read_text(), flags=re.S)
+        for span in re.findall(r"`([^`\n]+)`", text):
+            if re.search(r"\b(mkdocs|pip|torchrun)\b", span):
+                continue                              # another program's flags
+            for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", span):
+                if flag not in known:
+                    bad.append(f"{md.name}: {flag} (in `{span}`)")
+    assert not bad, "\n".join(bad)
+
+
+def _spans(md: Path) -> list[str]:
+    return re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", md.read_text(), flags=re.S))
+
+
+def test_paths_and_names_in_the_text_exist():
+    """A repository path (`painterly/magenta/engine.py`) or a dotted name (`painterly.training.Trainer`) in
+    a code span of the README or a page still exists, so the manual follows the code when it moves."""
+    import importlib
+    bad = []
+    for md in [README, *sorted(DOCS.glob("*.md"))]:
+        for span in _spans(md):
+            for word in re.findall(r"[\w./-]+", span):
+                word = word.rstrip(".")
+                if re.fullmatch(r"(painterly|docs|tests|scripts|\.ci)/[\w./-]*", word) and "<" not in span:
+                    if not (ROOT / word).exists():
+                        bad.append(f"{md.name}: no such path {word}")
+                elif re.fullmatch(r"painterly(\.\w+)+", word) and not re.fullmatch(r".*\.(py|md|json|png|jpg|pt)", word):
+                    parts, obj = word.split("."), None
+                    for i in range(len(parts), 0, -1):          # the longest importable module prefix
+                        try:
+                            obj = importlib.import_module(".".join(parts[:i]))
+                        except ImportError:
+                            continue
+                        try:
+                            for attr in parts[i:]:
+                                obj = getattr(obj, attr)
+                        except AttributeError:
+                            obj = None
+                        break
+                    if obj is None:
+                        bad.append(f"{md.name}: no such name {word}")
     assert not bad, "\n".join(bad)
