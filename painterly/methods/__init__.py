@@ -23,7 +23,7 @@ import torch
 from ..errors import InputError
 
 #: The rooms, in the order front ends list their methods. One line per room.
-ROOMS = ("gatys", "magenta", "arbitrary", "feedforward", "cyclegan")
+ROOMS = ("gatys", "magenta", "arbitrary", "feedforward", "cyclegan", "photo")
 
 #: What a method can do besides the basics (one style image or a model in, one image out).
 SUPPORTS = ("mask", "blend", "style_masks", "strength", "preserve_colors")
