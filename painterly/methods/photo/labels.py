@@ -44,23 +44,34 @@ def hex_colour(c: tuple[int, int, int]) -> str:
 
 def quantise(rgb: np.ndarray, min_fraction: float = MIN_FRACTION,
              min_distance: float = MIN_DISTANCE) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """(H, W, 3) uint8 -> (label ids (H, W), palette): frequent distinct colours, every pixel to the nearest."""
-    flat = rgb.reshape(-1, 3).astype(np.int32)
-    codes, inverse, counts = np.unique(flat[:, 0] << 16 | flat[:, 1] << 8 | flat[:, 2], return_inverse=True,
-                                       return_counts=True)
-    colours = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=1)
+    """(H, W, 3) uint8 -> (label ids (H, W), palette). Label colours are those of *flat* pixels (all
+    eight neighbours the same colour: anti-aliased seams and compression noise have none) that cover
+    `min_fraction` of them and lie `min_distance` from every more frequent one; every pixel then takes
+    the nearest label colour."""
+    code = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
+    flat = np.ones(code.shape, bool)
+    if min(code.shape) >= 3:
+        p = np.pad(code, 1, mode="edge")
+        h, w = code.shape
+        for dy in (0, 1, 2):
+            for dx in (0, 1, 2):
+                flat &= p[dy:dy + h, dx:dx + w] == code
+    pool = code[flat] if flat.any() else code.reshape(-1)
+    vals, counts = np.unique(pool, return_counts=True)
     order = np.argsort(-counts, kind="stable")
     palette: list[np.ndarray] = []
     for i in order:
-        if counts[i] < min_fraction * len(flat) and palette:
+        if counts[i] < min_fraction * len(pool) and palette:
             break
-        c = colours[i].astype(np.float64)
-        if all(np.linalg.norm(c - p) >= min_distance for p in palette):
+        c = np.array([vals[i] >> 16, (vals[i] >> 8) & 255, vals[i] & 255], np.float64)
+        if all(np.linalg.norm(c - q) >= min_distance for q in palette):
             palette.append(c)
     pal = np.stack(palette)
-    nearest = np.argmin(((colours[:, None, :].astype(np.float64) - pal[None]) ** 2).sum(-1), axis=1)
-    ids = nearest[inverse.reshape(-1)].reshape(rgb.shape[:2])
-    return ids, [tuple(int(v) for v in p) for p in pal]
+    codes, inverse = np.unique(code.reshape(-1), return_inverse=True)
+    colours = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=1).astype(np.float64)
+    nearest = np.argmin(((colours[:, None, :] - pal[None]) ** 2).sum(-1), axis=1)
+    ids = nearest[inverse.reshape(-1)].reshape(code.shape)
+    return ids, [tuple(int(v) for v in q) for q in pal]
 
 
 def load(src: images.ImageLike, role: str, hw: tuple[int, int]) -> LabelMap:
