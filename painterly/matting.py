@@ -135,13 +135,13 @@ class MattingLoss(torch.nn.Module):
         h, w = img.shape[-2:]
         if (h, w) != tuple(self.hw):
             raise ValueError(f"MattingLoss was built for {self.hw[1]}x{self.hw[0]}, got {w}x{h}")
-        v = img[0].reshape(3, -1).T.float()                     # (N, 3)
+        v = img[0].reshape(3, -1).T.contiguous().float()        # (N, 3)
         lv = torch.sparse.mm(self.laplacian.to(v.device), v)
         return self.weight * (v * lv).sum() / (h * w)
 
 
 def smooth(content: ArrayLike, stylised: ArrayLike, lam: float = 1e-4, eps: float = EPS, tol: float = 1e-4,
-           max_iter: int = 2000) -> np.ndarray:
+           max_iter: int = 1000) -> np.ndarray:
     """PhotoWCT's closed-form smoothing: R = (1 − α)(1 − αS)⁻¹ Y, α = 1 / (1 + λ), S the normalised
     matting affinity of `content`; solved by conjugate gradients (1 − αS is symmetric positive definite)
     from R = Y, all three channels at once. Returns R as (H, W, 3) in [0, 1]."""

@@ -69,10 +69,10 @@ def run_one(method: str, content: torch.Tensor, style: torch.Tensor, folder: Pat
             c_ids, s_ids, n = cm.ids, lab.for_style(sm, lab.match(cm, sm)), len(cm.palette)
         # Luan et al. start from a stylised result; ours: the one-pass photorealistic output
         init, _ = stylise(c, s, PhotoOptions(**lb))
-        out, hist = deep_photo.run(c, s, photorealism=1e4, steps=gatys_steps, content_ids=c_ids, style_ids=s_ids,
+        out, hist = deep_photo.run(c, s, steps=gatys_steps, content_ids=c_ids, style_ids=s_ids,
                                    n_labels=n, init=init)
         out = images.resize(out, tuple(content.shape[-2:]))
-        info = {"size": gatys_size, "steps": len(hist), "photorealism": 1e4, "labels": bool(lb),
+        info = {"size": gatys_size, "steps": len(hist), "photorealism": deep_photo.PHOTOREALISM, "labels": bool(lb),
                 "init": "photo (labels)" if lb else "photo"}
     return out, {**info, "seconds": time.perf_counter() - t}
 
@@ -115,7 +115,19 @@ def timing_worker(method: str, size: int, repeats: int, folder: str, name: str) 
     times.sort()
     return {"method": method, "size": size, "pair": name, "height": content.shape[-2], "width": content.shape[-1],
             "repeats": repeats, "seconds": times[len(times) // 2], "seconds_all": times,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": _peak_mb()}
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory: VmHWM (ru_maxrss would carry the parent's over fork + exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timing(method: str, size: int, repeats: int, folder: Path, name: str) -> dict:
@@ -140,8 +152,8 @@ def photo_benchmark(folder: Optional[str] = None, size: int = 700, methods: Opti
         raise InputError(f"unknown bench photo method(s) {', '.join(sorted(unknown))}: use {', '.join(METHODS)}")
     if quick:
         names, size, gatys_size, gatys_steps, repeats = names[:1], 128, 96, 5, 1
-    rows = quality(f, names, ms, size, gatys_size, gatys_steps, Path(image_dir) if image_dir else None, progress)
     timed = [timing(m, size, repeats, f, names[0]) for m in ("wct", "photo", "photo-labels") if m in ms]
+    rows = quality(f, names, ms, size, gatys_size, gatys_steps, Path(image_dir) if image_dir else None, progress)
     summary = {}
     for m in ms:
         mine = [r for r in rows if r["method"] == m]

@@ -28,6 +28,8 @@ from ...matting import MattingLoss
 
 CONTENT_LAYER = "conv4_2"
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+#: Default weight of the photorealism regulariser (relative to the style gap, see `run`).
+PHOTOREALISM = 1000.0
 
 
 def label_masks(ids: Optional[torch.Tensor], n: int) -> list[Optional[torch.Tensor]]:
@@ -54,7 +56,7 @@ def label_style_loss(feats: dict[str, torch.Tensor], targets: dict[str, list[tor
     return total
 
 
-def run(content: torch.Tensor, style: torch.Tensor, photorealism: float = 1e4, steps: int = 200,
+def run(content: torch.Tensor, style: torch.Tensor, photorealism: float = PHOTOREALISM, steps: int = 200,
         content_ids: Optional[torch.Tensor] = None, style_ids: Optional[torch.Tensor] = None, n_labels: int = 1,
         style_weight: Optional[float] = None, encoder: str = "auto", init: Optional[torch.Tensor] = None,
         callback: Optional[Callable[[int, dict], None]] = None) -> tuple[torch.Tensor, list[dict]]:
@@ -68,9 +70,13 @@ def run(content: torch.Tensor, style: torch.Tensor, photorealism: float = 1e4, s
     s_masks = label_masks(style_ids, n_labels)
     shares = [1.0] if content_ids is None else [float(m.mean()) for m in c_masks]
     with torch.no_grad():
-        target_c = enc(content)[CONTENT_LAYER].detach()
+        fc = enc(content)
+        target_c = fc[CONTENT_LAYER].detach()
         targets = label_gram_targets(enc(style), s_masks)
-    matting = MattingLoss(content, photorealism) if photorealism > 0 else None
+        # The regulariser in the objective's own units: photorealism 1 makes one unit of matting energy
+        # per pixel (images in 0..1) cost as much as the photo's whole style loss (the gap to close).
+        gap = float(beta * label_style_loss(fc, targets, c_masks, shares))
+    matting = MattingLoss(content, photorealism * gap) if photorealism > 0 else None
     x = (content if init is None else init).clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], lr=1, max_iter=steps, history_size=50, tolerance_grad=0, tolerance_change=0)
     history: list[dict] = []
@@ -85,8 +91,9 @@ def run(content: torch.Tensor, style: torch.Tensor, photorealism: float = 1e4, s
         lm = matting(img) if matting is not None else torch.zeros(())
         total = lc + beta * ls + lm
         if not history:
-            closure.scale = 1.0 / max(float(total), 1e-30)
+            closure.scale = 1.0 / max(float(total.detach()), 1e-30)
         (total * closure.scale).backward()
+        x.grad = x.grad.contiguous()        # the sparse product's gradient comes back strided; L-BFGS views it
         rec = {"step": len(history) + 1, "content": float(lc), "style": float(ls), "matting": float(lm),
                "total": float(total), "seconds": time.perf_counter() - t0}
         history.append(rec)
