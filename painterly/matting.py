@@ -10,7 +10,8 @@ with D = diag(W·1). A locally affine function of the colours costs nothing unde
 - Luan et al. 2017 (Deep Photo Style Transfer) add Σ_c V_c[O]ᵀ L V_c[O] to the Gatys objective:
   the output may only be a locally affine colour transform of the photo (`MattingLoss`);
 - Li et al. 2018 (PhotoWCT) smooth a stylised image Y in closed form,
-  R = (1 − α)(1 − αS)⁻¹ Y with S = D^-½ W D^-½ and α = 1 / (1 + λ) (`smooth`).
+  R = (1 − α)(1 − αS)⁻¹ Y with S = D^-½ W D^-½ and α = 1 / (1 + λ) (`smooth`; solved here in the
+  un-normalised form that equals it inside the image and keeps the border from darkening, see there).
 
 Both are written here from the papers. W is built offset by offset (25 sparse diagonals, as
 whole-image array operations), so memory stays at a few image-sized arrays plus the matrix
@@ -107,9 +108,12 @@ def matting_laplacian(img: ArrayLike, eps: float = EPS):
 def to_torch_sparse(m, dtype: torch.dtype = torch.float32, device: str = "cpu") -> torch.Tensor:
     """A scipy sparse matrix as a torch sparse CSR tensor."""
     m = m.tocsr()
-    return torch.sparse_csr_tensor(torch.from_numpy(m.indptr.astype(np.int64)),
-                                   torch.from_numpy(m.indices.astype(np.int64)),
-                                   torch.from_numpy(m.data).to(dtype), size=m.shape, device=device)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)     # "sparse CSR support is in beta": it is what we use
+        return torch.sparse_csr_tensor(torch.from_numpy(m.indptr.astype(np.int64)),
+                                       torch.from_numpy(m.indices.astype(np.int64)),
+                                       torch.from_numpy(m.data).to(dtype), size=m.shape, device=device)
 
 
 class MattingLoss(torch.nn.Module):
@@ -142,19 +146,22 @@ class MattingLoss(torch.nn.Module):
 
 def smooth(content: ArrayLike, stylised: ArrayLike, lam: float = 1e-4, eps: float = EPS, tol: float = 1e-4,
            max_iter: int = 1000) -> np.ndarray:
-    """PhotoWCT's closed-form smoothing: R = (1 − α)(1 − αS)⁻¹ Y, α = 1 / (1 + λ), S the normalised
-    matting affinity of `content`; solved by conjugate gradients (1 − αS is symmetric positive definite)
-    from R = Y, all three channels at once. Returns R as (H, W, 3) in [0, 1]."""
-    import scipy.sparse as sp
+    """PhotoWCT's closed-form smoothing of `stylised` for the photo `content`; returns (H, W, 3) in [0, 1].
+
+    The paper minimises Σ_ij W_ij |r_i/√d_i − r_j/√d_j|² + λ Σ_i |r_i − y_i|², whose minimiser is
+    R = (1 − α)(1 − αS)⁻¹ Y. With the matting affinity, d_i is 9 inside the image but 1 … 6 on its
+    border rows and columns, so that form pulls border pixels toward √d_i times their neighbours
+    (a dark frame under strong smoothing). Here the smoothness term is rᵀ L r with L = D − W: inside
+    the image, where D = 9·1, it is the paper's objective times 9, and constants are kept everywhere.
+    So R solves (L + 9λ·1) R = 9λ·Y, by conjugate gradients from R = Y (the matrix is symmetric positive
+    definite), the three channels at once."""
     c, y = _hwc(content), _hwc(stylised)
     if c.shape != y.shape:
         raise ValueError(f"content {c.shape} and stylised {y.shape} differ in size")
-    wm = matting_affinity(c, eps)
-    d = np.asarray(wm.sum(axis=1)).ravel()
-    dm = sp.diags(1.0 / np.sqrt(np.maximum(d, 1e-12)))
-    alpha = 1.0 / (1.0 + lam)
-    a = (sp.identity(wm.shape[0]) - alpha * (dm @ wm @ dm)).tocsr()
-    b = (1 - alpha) * y.reshape(-1, 3)
+    import scipy.sparse as sp
+    mu = 9.0 * lam
+    a = (matting_laplacian(c, eps) + mu * sp.identity(c.shape[0] * c.shape[1])).tocsr()
+    b = mu * y.reshape(-1, 3)
     x = y.reshape(-1, 3).copy()
     r = b - a @ x
     p = r.copy()

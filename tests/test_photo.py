@@ -12,7 +12,7 @@ from PIL import Image
 
 from painterly import images, methods, weights
 from painterly.errors import InputError
-from painterly.methods.photo import labels as lab
+from painterly import labels as lab
 from painterly.methods.photo import metrics, network, smoothing, tfbundle
 from painterly.methods.photo.engine import stylise
 from painterly.methods.photo.options import PhotoOptions
@@ -198,3 +198,29 @@ def test_cli_photo_and_a_bad_label_map(tmp_path, capsys):
                "--style-labels", str(bad), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "bad.png" in err[0]
+
+
+def test_gatys_takes_the_photorealism_regulariser_and_label_maps(tmp_path):
+    from painterly.pipeline import run_stylize
+    c, s = _photo("tubingen.jpg", 48), _photo("golden_gate.jpg", 48)
+    r = run_stylize(c, s, method="gatys", size=48, steps=3, device="cpu", photorealism=1000.0,
+                    content_labels=str(_label_png(tmp_path / "c.png", *c.shape[-2:])),
+                    style_labels=str(_label_png(tmp_path / "s.png", *s.shape[-2:])))
+    assert r.history and "photorealism" in r.history[-1] and r.history[-1]["photorealism"] >= 0
+    with pytest.raises(InputError, match="style_labels"):
+        run_stylize(c, s, method="gatys", size=48, steps=1, content_labels=str(tmp_path / "c.png"))
+
+
+@pytest.mark.parametrize("kind", ["adain", "wct"])
+def test_adain_and_wct_take_label_maps_too(kind, tmp_path):
+    from painterly.pipeline import run_stylize
+    content = _sky_ground(64, 64, (0.55, 0.7, 0.95), (0.3, 0.6, 0.25), 0)
+    ref = _sky_ground(64, 64, (0.95, 0.55, 0.2), (0.35, 0.25, 0.45), 1)
+    r = run_stylize(content, ref, method=kind, size=64, device="cpu",
+                    content_labels=str(_label_png(tmp_path / "c.png", 64, 64)),
+                    style_labels=str(_label_png(tmp_path / "s.png", 64, 64)))
+    out = r.tensor
+    ref_sky, ref_ground = ref[..., :32, :].mean(dim=(2, 3))[0], ref[..., 32:, :].mean(dim=(2, 3))[0]
+    sky, ground = out[..., 4:28, 4:-4].mean(dim=(2, 3))[0], out[..., 36:60, 4:-4].mean(dim=(2, 3))[0]
+    assert (sky - ref_sky).norm() < 0.5 * (sky - ref_ground).norm()
+    assert (ground - ref_ground).norm() < 0.5 * (ground - ref_sky).norm()

@@ -28,7 +28,7 @@ from .. import images
 from ..methods.photo.metrics import colour_distance, ssim_luminance
 
 DEFAULT_PAIRS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photoreal"
-METHODS = ("wct", "photo", "photo-labels", "photo-matting", "deep-photo")
+METHODS = ("wct", "wct-labels", "photo", "photo-labels", "photo-matting", "deep-photo")
 
 
 def pairs(folder: Path) -> list[str]:
@@ -45,8 +45,9 @@ def run_one(method: str, content: torch.Tensor, style: torch.Tensor, folder: Pat
     """One method on one pair; returns (image at the content's size, info)."""
     from ..pipeline import run_stylize
     t = time.perf_counter()
-    if method == "wct":
-        out = run_stylize(content, style, method="wct", size=size, device="cpu").tensor
+    if method.startswith("wct"):
+        extra = _labels(folder, name) if method == "wct-labels" else {}
+        out = run_stylize(content, style, method="wct", size=size, device="cpu", **extra).tensor
         info = {}
     elif method.startswith("photo"):
         extra = _labels(folder, name) if method == "photo-labels" else {}
@@ -55,7 +56,8 @@ def run_one(method: str, content: torch.Tensor, style: torch.Tensor, folder: Pat
         out = run_stylize(content, style, method="photo", size=size, device="cpu", **extra).tensor
         info = dict(extra)
     else:                            # Deep Photo Style Transfer: Luan et al.'s terms, at a reduced size
-        from ..methods.photo import deep_photo, labels as lab
+        from .. import labels as lab
+        from ..methods.photo import deep_photo
         from ..methods.photo.engine import stylise
         from ..methods.photo.options import PhotoOptions
         c = images.resize_long_side(content, gatys_size)
@@ -85,7 +87,7 @@ def quality(folder: Path, names: list[str], methods: tuple[str, ...], size: int,
         style = images.resize_long_side(images.load_image(folder / "style" / f"{name}.png"), size)
         base = colour_distance(content, style)
         for m in methods:
-            if m in ("photo-labels", "deep-photo") and not _labels(folder, name) and m == "photo-labels":
+            if m.endswith("-labels") and not _labels(folder, name):
                 continue
             out, info = run_one(m, content, style, folder, name, size, gatys_size, gatys_steps)
             out = images.resize(out, tuple(content.shape[-2:]))

@@ -228,7 +228,7 @@ def _label_regions(o: GatysOptions, content: torch.Tensor, styles: Sequence[torc
                    mask: Optional[torch.Tensor]) -> list:
     """Luan et al.'s label-augmented style loss: per label colour, the photo's region as the mask and the
     Gram matrices of the style image's same region as targets (label maps read as `--method photo` does)."""
-    from ..photo import labels as lab
+    from ... import labels as lab
     if len(styles) != 1:
         raise OptionError("content_labels", f"work with one style image, got {len(styles)}")
     cm = lab.load(o.content_labels, "content labels", tuple(content.shape[-2:]))

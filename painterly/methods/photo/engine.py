@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 
 from ... import images
-from . import labels as lab
+from ... import labels as lab
 from .network import PCAKD, load, pad_to_stride
 from .options import PhotoOptions
 from .smoothing import smooth

@@ -21,7 +21,7 @@ import torch
 from ... import images
 from ...errors import InputError
 from ...tiling import ALIGN, Progress, core_slice, ramp, read_tile, tile_grid
-from . import labels as lab
+from ... import labels as lab
 from .engine import level_maps, region_weights
 from .network import load, pad_to_stride
 from .options import PhotoOptions

@@ -107,3 +107,25 @@ def apply_maps(feat: torch.Tensor, maps: Sequence[tuple[torch.Tensor, torch.Tens
         y = f if m is None else torch.addmm(t.to(f), m.to(f), f)
         out.addcmul_(w[k:k + 1], y)
     return out.reshape_as(feat)
+
+
+def region_transfer(kind: str, content: torch.Tensor, style: torch.Tensor, c_weights: torch.Tensor,
+                    s_weights: torch.Tensor, alpha: float = 1.0, eps: float = 1e-5) -> torch.Tensor:
+    """Semantic AdaIN/WCT: each region of (1, K, h, w) `c_weights` takes the statistics of the same
+    region of the style (`s_weights` on the style's grid). kind "wct": mean and covariance; "adain":
+    mean and per-channel standard deviation. A region the style lacks at this grid keeps its features."""
+    n = c_weights.shape[1]
+    cm, sm = region_moments(content, c_weights, n), region_moments(style, s_weights, n)
+    maps = []
+    for a, b in zip(cm, sm):
+        if float(a.n) <= 0 or float(b.n) < 1:
+            maps.append((None, None))
+            continue
+        if kind == "wct":
+            maps.append(zca_map(a, b, alpha, eps))
+            continue
+        (mc, cc), (ms, cs) = a.mean_cov(), b.mean_cov()
+        scale = ((cs.diagonal() + eps) / (cc.diagonal() + eps)).sqrt()
+        m = torch.diag(alpha * scale + (1 - alpha))
+        maps.append((m, alpha * (ms - scale[:, None] * mc)))
+    return apply_maps(content, maps, c_weights)

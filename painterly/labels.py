@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ... import images
-from ...errors import InputError
+from . import images
+from .errors import InputError
 
 #: A colour is its own label when it covers this fraction of the map and is this far (RGB, 0..255)
 #: from every more frequent label colour; other colours join the nearest label.
