@@ -145,7 +145,7 @@ class MattingLoss(torch.nn.Module):
 
 
 def smooth(content: ArrayLike, stylised: ArrayLike, lam: float = 1e-4, eps: float = EPS, tol: float = 1e-4,
-           max_iter: int = 1000) -> np.ndarray:
+           max_iter: int = 2000, report: Optional[dict] = None, init: Optional[ArrayLike] = None) -> np.ndarray:
     """PhotoWCT's closed-form smoothing of `stylised` for the photo `content`; returns (H, W, 3) in [0, 1].
 
     The paper minimises Σ_ij W_ij |r_i/√d_i − r_j/√d_j|² + λ Σ_i |r_i − y_i|², whose minimiser is
@@ -153,8 +153,9 @@ def smooth(content: ArrayLike, stylised: ArrayLike, lam: float = 1e-4, eps: floa
     border rows and columns, so that form pulls border pixels toward √d_i times their neighbours
     (a dark frame under strong smoothing). Here the smoothness term is rᵀ L r with L = D − W: inside
     the image, where D = 9·1, it is the paper's objective times 9, and constants are kept everywhere.
-    So R solves (L + 9λ·1) R = 9λ·Y, by conjugate gradients from R = Y (the matrix is symmetric positive
-    definite), the three channels at once."""
+    So R solves (L + 9λ·1) R = 9λ·Y, by conjugate gradients (the matrix is symmetric positive definite),
+    the three channels at once, from `init` (e.g. the guided filter's result) or Y;
+    ~500 iterations at 700 px to a relative residual of 1e-4 (~3 min on the shared 2-core machine). `report` gets the iterations and final residual."""
     c, y = _hwc(content), _hwc(stylised)
     if c.shape != y.shape:
         raise ValueError(f"content {c.shape} and stylised {y.shape} differ in size")
@@ -162,12 +163,13 @@ def smooth(content: ArrayLike, stylised: ArrayLike, lam: float = 1e-4, eps: floa
     mu = 9.0 * lam
     a = (matting_laplacian(c, eps) + mu * sp.identity(c.shape[0] * c.shape[1])).tocsr()
     b = mu * y.reshape(-1, 3)
-    x = y.reshape(-1, 3).copy()
+    x = (y if init is None else _hwc(init)).reshape(-1, 3).copy()
     r = b - a @ x
     p = r.copy()
     rs = (r * r).sum(axis=0)
     stop = (tol ** 2) * np.maximum((b * b).sum(axis=0), 1e-30)
-    for _ in range(max_iter):
+    it = 0
+    for it in range(max_iter):
         if np.all(rs <= stop):
             break
         ap = a @ p
@@ -177,4 +179,6 @@ def smooth(content: ArrayLike, stylised: ArrayLike, lam: float = 1e-4, eps: floa
         rs_new = (r * r).sum(axis=0)
         p = r + p * (rs_new / np.maximum(rs, 1e-30))
         rs = rs_new
+    if report is not None:
+        report.update(iterations=it, residual=float(np.sqrt((rs / np.maximum(stop / tol ** 2, 1e-30)).max())))
     return np.clip(x.reshape(c.shape), 0, 1)

@@ -67,9 +67,10 @@ def guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int = 30, eps:
 
 
 def matting(content: torch.Tensor, stylised: torch.Tensor, lam: float = 1e-4) -> torch.Tensor:
-    """PhotoWCT's closed-form matting-affinity smoothing of `stylised` for photo `content`."""
+    """PhotoWCT's closed-form matting-affinity smoothing of `stylised` for photo `content` (solved from the
+    guided filter's result: the same answer, a few per cent fewer iterations)."""
     from ...matting import smooth
-    r = smooth(content, stylised, lam)
+    r = smooth(content, stylised, lam, init=guided_filter(content, stylised))
     return torch.from_numpy(r).float().permute(2, 0, 1).unsqueeze(0)
 
 
