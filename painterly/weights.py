@@ -111,6 +111,15 @@ for _name, _file, _sha, _what in (
         licence=_MAGENTA_LICENCE)
 
 
+# Chiu & Gurari's PCA-distilled VGG-19 encoder/decoder for photorealistic WCT (--method photo), converted from
+# the authors' TensorFlow checkpoint by scripts/photo_convert_pcakd.py and shipped inside painterly.
+REGISTRY["pcakd-vgg"] = WeightSpec(
+    "pcakd-vgg", "pcakd", "pcakd_vgg.pt", "0f8cae7fd8009f1396b465de9cb9a4b9d9f77b2e8855c769f1c1f2bacb4c707d",
+    "Chiu & Gurari 2022, PCA knowledge-distilled VGG-19 encoder/decoder (github.com/chiutaiyin/"
+    "PCA-Knowledge-Distillation, 'VGG backbone/ckpts'), converted to PyTorch; shipped in painterly/data/photo",
+    "rgb01", package=("painterly", "data/photo/pcakd_vgg.pt", "painterly"), kind="network",
+    licence="MIT (Chiu & Gurari); see painterly/data/photo/LICENSE-PCAKD.md")
+
 def encoders() -> list[str]:
     """Names of the registered VGG encoders (the choices of --encoder)."""
     return [n for n, s in REGISTRY.items() if s.kind == "encoder"]

@@ -13,8 +13,10 @@ from painterly.errors import InputError
 def test_registry_names_every_encoder_with_source_and_hash():
     assert set(weights.encoders()) == {"vgg19", "vgg16", "vgg19-caffe-q8", "vgg16_bn-craft"}
     nets = {n for n, s in weights.REGISTRY.items() if s.kind == "network"}
-    assert nets == {"magenta-predictor", "magenta-transformer", "magenta-26styles"}
-    assert all("Apache-2.0" in weights.REGISTRY[n].licence and len(weights.REGISTRY[n].sha256) == 64 for n in nets)
+    magenta = {"magenta-predictor", "magenta-transformer", "magenta-26styles"}
+    assert nets == magenta | {"pcakd-vgg"}
+    assert all("Apache-2.0" in weights.REGISTRY[n].licence for n in magenta)
+    assert all(len(weights.REGISTRY[n].sha256) == 64 and weights.REGISTRY[n].licence for n in nets)
     for s in weights.REGISTRY.values():
         assert s.filename and len(s.sha256) >= 8 and s.source
     rows = {r["name"]: r for r in weights.status()}

@@ -15,9 +15,12 @@ from ..options import positive_int
 
 def configure(b: argparse.ArgumentParser) -> None:
     """The flags of `painterly bench` on its sub-parser `b`."""
-    b.add_argument("what", choices=("gatys", "fast", "print"),
+    b.add_argument("what", choices=("gatys", "fast", "print", "photo"),
                    help="gatys: per-step time/memory; fast: every one-pass method and training speed; "
-                        "print: every tiled method at print size (6000x4000), seconds and peak memory")
+                        "print: every tiled method at print size (6000x4000), seconds and peak memory; "
+                        "photo: photorealistic transfer on photo pairs (SSIM, colour distance, time, memory)")
+    b.add_argument("--pairs", default=None, metavar="DIR",
+                   help="bench photo: folder with content/, style/ (+ *_segment/) photo pairs")
     b.add_argument("-o", "--output", default=None, help="JSON file to write (default bench-WHAT.json)")
     b.add_argument("--sizes", type=positive_int, nargs="+", default=[256, 512, 1024])
     b.add_argument("--steps", type=positive_int, default=5, help="timed iterations per size")
@@ -65,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
             models.setdefault(name, []).append(path)
         result = print_benchmark(args.print_size, args.methods, models, args.tile_stats, pick_device(args.device),
                                  quick=args.quick, out_dir=args.images)
+    elif args.what == "photo":
+        from .photo import photo_benchmark
+        result = photo_benchmark(args.pairs, methods=args.methods, quick=args.quick, image_dir=args.images,
+                                 progress=lambda row: print(f"bench: {row['pair']} {row['method']} ssim {row['ssim']}"
+                                                            f" ratio {row['distance_ratio']}", file=sys.stderr))
     elif args.what == "fast":
         result = bench.fast_benchmark(args.sizes, quick=args.quick, device=pick_device(args.device))
     else:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..tiling import Tiles
 
 #: The families, in the order front ends list their methods (package names under painterly/methods/).
-FAMILIES = ("gatys", "magenta", "arbitrary", "feedforward", "cyclegan")
+FAMILIES = ("gatys", "magenta", "arbitrary", "feedforward", "cyclegan", "photo")
 
 #: What a method can do besides the basics (one style image or a model in, one image out).
 SUPPORTS = ("mask", "blend", "style_masks", "strength", "preserve_colors")

@@ -52,6 +52,10 @@ def _tiled(kind: str, extra: int):
         from ... import images
         from .tiled import arbitrary_tiled
         o = _options(r)
+        if o.content_labels is not None:
+            from ...options import OptionError
+            raise OptionError("content_labels", f"do not work on tiles with {kind}: lower --size (or leave out "
+                                                "--tile), or use --method photo")
         long_side = o.style_size or max(r.content.shape[-2:])
         styles = [images.load_uint8(s, "style image", images.fit_size(s.shape[-2], s.shape[-1], long_side))
                   for s in r.styles]

@@ -21,6 +21,11 @@ class ArbitraryOptions:
     style_size: Optional[int] = opt(None, min=images.MIN_SIDE,
                                     help="style image long side in px (default: the output's); "
                                          "smaller = larger strokes")
+    content_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
+                                        help="colour-coded label map of the photo: each region takes the style "
+                                             "statistics of the same colour in --style-labels")
+    style_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
+                                      help="colour-coded label map of the style image")
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -31,3 +36,6 @@ class ArbitraryOptions:
         if not 0.0 <= self.alpha <= 1.0:
             raise OptionError("alpha", f"must be between 0 and 1, got {self.alpha}")
         check_fields(self)
+        if (self.content_labels is None) != (self.style_labels is None):
+            missing = "style_labels" if self.content_labels is not None else "content_labels"
+            raise OptionError(missing, "is needed with the other label map: give one label map for each image")

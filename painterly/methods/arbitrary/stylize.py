@@ -51,6 +51,18 @@ def prepare_levels(kind: str, styles: Sequence[torch.Tensor], options: Arbitrary
     return levels
 
 
+def _labels(o: ArbitraryOptions, content: torch.Tensor, styles: Sequence[torch.Tensor], style_masks) -> tuple:
+    """(content label ids, style label ids renumbered to the content's, number of labels)."""
+    from ... import labels as lab
+    if len(styles) != 1 or style_masks is not None:
+        raise OptionError("content_labels", "work with one style image and no --style-masks")
+    side = o.style_size or max(content.shape[-2:])
+    sh, sw = images.fit_size(styles[0].shape[-2], styles[0].shape[-1], side)
+    cm = lab.load(o.content_labels, "content labels", tuple(content.shape[-2:]))
+    sm = lab.load(o.style_labels, "style labels", (sh, sw))
+    return cm.ids, lab.for_style(sm, lab.match(cm, sm)), len(cm.palette)
+
+
 @torch.inference_mode()
 def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], options: ArbitraryOptions,
         style_blend: Optional[Sequence[float]] = None,
@@ -69,11 +81,19 @@ def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], option
     if levels is None:
         levels = prepare_levels(kind, styles, options, options.style_size or max(content.shape[-2:]))
     masks = [m.to(dev) for m in style_masks] if style_masks is not None else None
+    regions = _labels(options, content, styles, style_masks) if options.content_labels is not None else None
     x = content.to(dev)
     used = []
     for d, enc, fs in levels:
         fc = enc(x)[d.level]
-        t = transfer(kind, fc, fs, options.alpha, style_blend, masks)
+        if regions is None:
+            t = transfer(kind, fc, fs, options.alpha, style_blend, masks)
+        else:                     # semantic matching: region to region (the photo family's statistics)
+            from ..photo.engine import region_weights
+            from ..photo.transforms import region_transfer
+            c_ids, s_ids, n = regions
+            t = region_transfer(kind, fc, fs[0], region_weights(c_ids, n, tuple(fc.shape[-2:])).to(fc),
+                                region_weights(s_ids, n, tuple(fs[0].shape[-2:])).to(fc), options.alpha)
         x = d.decoder(t)[..., : x.shape[-2], : x.shape[-1]].clamp(0, 1)
         used.append({"level": d.level, "encoder": d.encoder})
     return x.cpu(), {"levels": used, "alpha": options.alpha, "seconds": time.perf_counter() - t0}

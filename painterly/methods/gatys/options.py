@@ -69,6 +69,15 @@ class GatysOptions:
     precision: str = opt("auto", choices=PRECISIONS, web=False,
                          help="VGG arithmetic; auto: bfloat16 where the CPU/GPU has it natively (~1.8x faster "
                               "per step), else float32")
+    photorealism: float = opt(0.0, min=0.0, metavar="WEIGHT",
+                              help="Deep Photo Style Transfer (Luan et al.): weight of the matting-Laplacian "
+                                   "regulariser that keeps the result a local recolouring of the photo, relative "
+                                   "to the photo's style loss (try 1000; 0 = off)")
+    content_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
+                                        help="colour-coded label map of the photo: each region takes the style of "
+                                             "the same colour in --style-labels")
+    style_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
+                                      help="colour-coded label map of the style image")
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -86,6 +95,9 @@ class GatysOptions:
             raise OptionError("style_scale", "must be > 0")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise OptionError("lr", f"must be > 0, got {self.lr}")
+        if (self.content_labels is None) != (self.style_labels is None):
+            missing = "style_labels" if self.content_labels is not None else "content_labels"
+            raise OptionError(missing, "is needed with the other label map: give one label map for each image")
         return self
 
     def encoder_name(self) -> str:

@@ -172,6 +172,8 @@ class Objective:
                  blend: Sequence[float], options: GatysOptions, beta: float,
                  mask: Optional[torch.Tensor] = None, dtype: Optional[torch.dtype] = None):
         self.encoder, self.o, self.beta, self.mask, self.dtype = encoder, options, beta, mask, dtype
+        self.regions: Optional[list] = None        # label-augmented style loss: (share, content mask, targets)
+        self.matting = None
         if dtype is not None:
             encoder.to(memory_format=torch.channels_last)
         with torch.no_grad():
@@ -182,6 +184,20 @@ class Objective:
                 f = self.features(s)
                 per_style.append({n: gram_matrix(f[n]) for n in options.style_layers})
             self.style = {n: _blend([g[n] for g in per_style], blend) for n in options.style_layers}
+            if options.content_labels is not None:
+                self.regions = _label_regions(options, content, styles, self.features, f, mask)
+            if options.photorealism > 0:       # Luan et al.'s regulariser, in units of the photo's style loss
+                from ...matting import MattingLoss
+                gap = float(self.beta * self._style(c_feats))
+                self.matting = MattingLoss(content, options.photorealism * gap)
+
+    def _style(self, feats: dict[str, torch.Tensor]) -> torch.Tensor:
+        o, zero = self.o, torch.zeros((), device=next(iter(feats.values())).device)
+        if self.regions is None:
+            return sum((wt * style_loss(feats[n], self.style[n], self.mask) for n, wt in o.style_layers.items()),
+                       zero)
+        return sum((share * wt * style_loss(feats[n], targets[n], m) for share, m, targets in self.regions
+                    for n, wt in o.style_layers.items()), zero)
 
     def features(self, img: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.dtype is None:
@@ -197,11 +213,40 @@ class Objective:
         feats = self.features(img)
         zero = torch.zeros((), device=img.device)
         lc = sum((wt * content_loss(feats[n].float(), self.content[n]) for n, wt in o.content_layers.items()), zero)
-        ls = sum((wt * style_loss(feats[n], self.style[n], self.mask) for n, wt in o.style_layers.items()), zero)
+        ls = self._style(feats)
         lt = tv_loss(img)  # always measured (reported), weighted only when tv_weight > 0
         total = o.content_weight * lc + self.beta * ls + o.tv_weight * lt
-        return total, {"content": float(lc.detach()), "style": float(ls.detach()),
-                       "tv": float(lt.detach()), "total": float(total.detach())}
+        parts = {"content": float(lc.detach()), "style": float(ls.detach()), "tv": float(lt.detach())}
+        if self.matting is not None:
+            lm = self.matting(img)
+            total = total + lm
+            parts["photorealism"] = float(lm.detach())
+        return total, {**parts, "total": float(total.detach())}
+
+
+def _label_regions(o: GatysOptions, content: torch.Tensor, styles: Sequence[torch.Tensor], features, s_feats,
+                   mask: Optional[torch.Tensor]) -> list:
+    """Luan et al.'s label-augmented style loss: per label colour, the photo's region as the mask and the
+    Gram matrices of the style image's same region as targets (label maps read as `--method photo` does)."""
+    from ... import labels as lab
+    if len(styles) != 1:
+        raise OptionError("content_labels", f"work with one style image, got {len(styles)}")
+    cm = lab.load(o.content_labels, "content labels", tuple(content.shape[-2:]))
+    sm = lab.load(o.style_labels, "style labels", tuple(styles[0].shape[-2:]))
+    order = lab.match(cm, sm)
+    s_ids = lab.for_style(sm, order).to(content.device)
+    c_ids = cm.ids.to(content.device)
+    out = []
+    for k in range(len(cm.palette)):
+        cmask = (c_ids == k).float()[None, None]
+        if mask is not None:
+            cmask = cmask * mask
+        share = float(cmask.mean())
+        if share <= 0:
+            continue
+        smask = (s_ids == k).float()[None, None]
+        out.append((share, cmask, {n: gram_matrix(s_feats[n], smask) for n in o.style_layers}))
+    return out
 
 
 def make_encoder(o: GatysOptions, h: int, w: int) -> Encoder:
