@@ -8,6 +8,7 @@
 
 Files, folders and videos: `stylize_file`, `stylize_folder`, `stylize_video`. The methods and
 their options: `painterly.methods.all_methods()`.
+Automatic masks (person, background, sky): `mask("photo.jpg", "sky")`, or `mask="auto:sky"`.
 Training: `train_style` (feed-forward), `train_decoder` (AdaIN/WCT), `train_cyclegan`.
 """
 
@@ -31,6 +32,9 @@ def __getattr__(name: str):
     if name in ("stylize_file", "stylize_folder", "stylize_video"):
         from . import batch
         return getattr(batch, name)
+    if name == "mask":
+        from .segment import mask
+        return mask
     if name in ("train_cyclegan", "CycleGANOptions", "load_generator"):
         from . import cyclegan
         return getattr(cyclegan, name)
@@ -38,6 +42,6 @@ def __getattr__(name: str):
 
 
 __all__ = ["CycleGANOptions", "DecoderTrainOptions", "InputError", "StyleTrainOptions", "StylizeResult",
-           "load_generator", "load_model", "run_stylize", "stylize", "stylize_file", "stylize_folder",
+           "load_generator", "load_model", "mask", "run_stylize", "stylize", "stylize_file", "stylize_folder",
            "stylize_video", "train_cyclegan", "train_decoder",
            "train_style", "__version__"]

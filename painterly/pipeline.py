@@ -37,9 +37,11 @@ class TransferOptions:
                                                  help="one weight per style image (default equal)")
     preserve_colors: Optional[str] = opt(None, choices=PRESERVE_COLORS, nargs="?", const="luminance",
                                          help="keep the photo's colours: luminance (default when given) or match")
-    mask: Optional[str] = opt(None, web=False, help="image whose white area is stylised; black keeps the photo")
+    mask: Optional[str] = opt(None, web=False, help="image whose white area is stylised; black keeps the photo; or an "
+                                                   "automatic region: auto:person, auto:background, auto:sky, auto:not-sky")
     style_masks: Optional[Sequence[str]] = opt(None, nargs="+", metavar="MASK", web=False,
-                                               help="one mask per style: each style paints the white area of its mask")
+                                               help="one mask per style: each style paints the white area of its mask "
+                                                    "(files or auto:REGION, e.g. auto:sky auto:not-sky)")
     device: str = opt("auto", web=False, help="auto, cpu, cuda, cuda:N, mps")
     tile: Optional[int] = opt(None, min=0, nargs="?", const=0, metavar="PX", web=False,
                               help="one-pass methods: run on overlapping tiles of PX px (no PX or 0: automatic "
@@ -49,6 +51,11 @@ class TransferOptions:
                           help="instance-norm statistics of a tiled network: from one pass at 1024 px "
                                "(reduced, = auto) or accumulated over the tiles layer by layer (exact: equal "
                                "to the whole image's, ~7x slower); AdaIN/WCT always accumulate theirs")
+    mask_feather: float = opt(0.0, min=0, metavar="PX", web=False,
+                              help="automatic masks: soften their edge by PX px (after the edge-aware refinement)")
+    missing_region: str = opt("stop", choices=("stop", "empty"), web=False,
+                              help="automatic masks: when the photo has no such region (no person, no sky), stop with "
+                                   "an error (default) or go on with an empty mask")
 
 
 @dataclass
@@ -185,17 +192,22 @@ def run_stylize(content: images.ImageLike,
                 strength: float = 1.0, callback: Optional[methods.Callable] = None,
                 image_callback: Optional[methods.Callable] = None, image_every: int = 0,
                 options: Any = None, tile: Optional[int] = None, tile_stats: str = "auto",
-                tile_callback: Optional[tiling.Progress] = None, **values: Any) -> StylizeResult:
+                tile_callback: Optional[tiling.Progress] = None, mask_feather: float = 0.0,
+                missing_region: str = "stop", **values: Any) -> StylizeResult:
     """Load, stylise and post-process. `method`: a registered name (`painterly.methods.names()`);
     default gatys, or the trained-model method when `model=` is given. The method's own options
     come as keywords (`steps=`, `alpha=`, `model=` ...) or as its dataclass in `options`.
     `strength` (0 = photo, 1 = full style) works for every method. Methods with a tiled runner
     run on tiles when the whole image would not fit in free memory, or always when `tile` is given
-    (px, 0 = automatic size; `tile_stats`, `tile_callback(done, total, phase)`: see `tiling`)."""
+    (px, 0 = automatic size; `tile_stats`, `tile_callback(done, total, phase)`: see `tiling`).
+    A mask (`mask`, `style_masks`) is a file, a tensor or an automatic region `auto:NAME`
+    (`painterly.segment`; `mask_feather` px, `missing_region` stop/empty)."""
     if preserve_colors == "none":
         preserve_colors = None
     t = check_fields(TransferOptions(method, size, strength, style_blend, preserve_colors,
-                                     None if mask is None else str(mask), None, str(device), tile, tile_stats))
+                                     None if mask is None else str(mask), None, str(device), tile, tile_stats,
+                                     mask_feather, missing_region))
+    _check_auto_masks(mask, style_masks)
     m = methods.get(method or methods.default_for(values.get("model") or getattr(options, "model", None)))
     o = method_options(m, options, **values)
     o.validate() if hasattr(o, "validate") else check_fields(o)   # validate() checks the fields too
@@ -214,7 +226,8 @@ def run_stylize(content: images.ImageLike,
         images.check_min_size(wh, images.label(s, "style image"))
     s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
     inputs = ([(content, "content image", max(h, w))] + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
-              + [(x, "mask", max(h, w)) for x in [*([mask] if mask is not None else []), *(style_masks or [])]])
+              + [(x, "mask", max(h, w)) for x in [*([mask] if mask is not None else []), *(style_masks or [])]
+                 if not _is_auto(x)])
     tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
     if tile_side is not None:
         with memory_guard("lower --size"):
@@ -237,8 +250,8 @@ def _run_checked(m: methods.Method, o: Any, t: TransferOptions, content: images.
     c = images.resize(images.load_image(content, "content image", max(h, w)), (h, w))
     s_list = [m.load_style(s, "style image") if m.load_style else images.load_image(s, "style image", s_side)
               for s in style_list]
-    mk = images.load_mask(mask, (h, w)) if mask is not None else None
-    region_masks = ([images.load_mask(sm, (h, w), "style mask") for sm in style_masks]
+    mk = _load_mask(mask, c, (h, w), "mask", t) if mask is not None else None
+    region_masks = ([_load_mask(sm, c, (h, w), "style mask", t) for sm in style_masks]
                     if style_masks is not None else None)
     if preserve_colors == "match":
         s_list = [colour.match_colours(s, c) if s.dim() == 4 else s for s in s_list]
@@ -255,6 +268,27 @@ def _run_checked(m: methods.Method, o: Any, t: TransferOptions, content: images.
     info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": preserve_colors,
             "style_blend": list(style_blend) if style_blend else None, "strength": strength, **res.info}
     return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+def _is_auto(src: Any) -> bool:
+    return isinstance(src, str) and src.strip().lower().startswith("auto:")
+
+
+def _check_auto_masks(mask: Any, style_masks: Any) -> None:
+    """An unknown `auto:` region is refused before anything is decoded (OptionError listing the known)."""
+    from . import segment
+    for field_, src in [("mask", mask), *(("style_masks", x) for x in (style_masks or []))]:
+        if _is_auto(src):
+            segment.region_of(src, field_)
+
+
+def _load_mask(src: Any, photo: torch.Tensor, hw: tuple[int, int], what: str, t: TransferOptions) -> torch.Tensor:
+    """A mask file or tensor, or the automatic region `auto:NAME` of the photo (at `hw`)."""
+    if not _is_auto(src):
+        return images.load_mask(src, hw, what)
+    from . import segment
+    return segment.load_mask(src, photo, hw, what, "mask" if what == "mask" else "style_masks",
+                             t.mask_feather, t.missing_region)
 
 
 def _size(src: Any) -> tuple[int, int]:
@@ -278,8 +312,9 @@ def _run_tiled(m: methods.Method, o: Any, src: Any, style_list: list, hw: tuple[
             able = " or ".join(x.name for x in methods.all_methods() if getattr(x.tiled, "style_masks", False))
             raise OptionError("style_masks", f"works on tiles with method {able}, not {m.name}: lower --size "
                                              "(or leave out --tile)")
-        region_masks = [images.load_mask(sm, (h, w), "style mask") for sm in t.style_masks]
     c8 = images.load_uint8(src, "content image", (h, w))
+    if t.style_masks is not None:
+        region_masks = [_load_mask(sm, c8, (h, w), "style mask", t) for sm in t.style_masks]
     s8 = []
     for s in style_list:
         if m.load_style is not None:      # the method reads its style arguments itself (e.g. vectors)
@@ -293,7 +328,7 @@ def _run_tiled(m: methods.Method, o: Any, src: Any, style_list: list, hw: tuple[
               else s for s in s8]
     res = m.tiled(methods.Run(c8, s8, dev, t.style_blend, None, region_masks, t.strength), o, tiles)
     out = res.image
-    mk = images.load_mask(mask, tuple(out.shape[-2:])) if mask is not None else None
+    mk = _load_mask(mask, c8, tuple(out.shape[-2:]), "mask", t) if mask is not None else None
     blend = t.strength != 1.0 and m.strength_field is None
     with torch.inference_mode():
         _post_process_in_bands(out, c8, t.strength if blend else None, t.preserve_colors == "luminance", mk)
