@@ -15,9 +15,10 @@ from ..options import positive_int
 
 def configure(b: argparse.ArgumentParser) -> None:
     """The flags of `painterly bench` on its sub-parser `b`."""
-    b.add_argument("what", choices=("gatys", "fast", "print"),
+    b.add_argument("what", choices=("gatys", "fast", "print", "masks"),
                    help="gatys: per-step time/memory; fast: every one-pass method and training speed; "
-                        "print: every tiled method at print size (6000x4000), seconds and peak memory")
+                        "print: every tiled method at print size (6000x4000), seconds and peak memory; "
+                        "masks: automatic masks' IoU against hand-made masks, seconds at 512 px and 24 MP")
     b.add_argument("-o", "--output", default=None, help="JSON file to write (default bench-WHAT.json)")
     b.add_argument("--sizes", type=positive_int, nargs="+", default=[256, 512, 1024])
     b.add_argument("--steps", type=positive_int, default=5, help="timed iterations per size")
@@ -65,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             models.setdefault(name, []).append(path)
         result = print_benchmark(args.print_size, args.methods, models, args.tile_stats, pick_device(args.device),
                                  quick=args.quick, out_dir=args.images)
+    elif args.what == "masks":
+        from .masks import masks_benchmark
+        result = masks_benchmark(quick=args.quick)
     elif args.what == "fast":
         result = bench.fast_benchmark(args.sizes, quick=args.quick, device=pick_device(args.device))
     else:

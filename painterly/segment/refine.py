@@ -95,3 +95,4 @@ def refine(prob: torch.Tensor, photo: torch.Tensor, radius: int | None = None, e
             m = cv2.GaussianBlur(np.ascontiguousarray(m), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
         out[0, 0, r0:r1] = torch.from_numpy(np.ascontiguousarray(m[r0 - a:r0 - a + (r1 - r0)]))
     return out.clamp_(0, 1)
+
