@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the README's images with the painterly CLI (offline encoder, CPU: ~6 minutes).
+# Regenerates the manual's gallery images (docs/images/) with the painterly CLI (offline encoder, CPU: ~6 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 P=.venv/bin/painterly

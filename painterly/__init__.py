@@ -6,8 +6,9 @@
     >>> img = painterly.stylize("photo.jpg", None, method="model", model="starry_night")  # trained
     >>> img.save("out.png")
 
-Files, folders and videos: `stylize_file`, `stylize_folder`, `stylize_video`. The methods and
-their options: `painterly.methods.all_methods()`.
+Files, folders and videos: `stylize_file`, `stylize_folder`, `stylize_video`. One request
+(`make_request(...)`, frozen) serves a whole folder or video. The methods and their options:
+`painterly.methods.all_methods()`; each family's code is in `painterly/methods/<family>/`.
 Automatic masks (person, background, sky): `mask("photo.jpg", "sky")`, or `mask="auto:sky"`.
 Training: `train_style` (feed-forward), `train_decoder` (AdaIN/WCT), `train_cyclegan`.
 """
@@ -20,14 +21,20 @@ __version__ = "0.3.0"
 def __getattr__(name: str):
     """Everything that needs torch is imported on first use: `import painterly` stays instant,
     so the command line can answer Ctrl-C during start-up with one line."""
-    if name in ("StylizeResult", "run_stylize", "stylize"):
+    if name in ("StylizeResult", "run_stylize", "stylize", "make_request"):
         from . import pipeline
         return getattr(pipeline, name)
-    if name in ("train_style", "load_model", "StyleTrainOptions"):
-        from . import feedforward
-        return getattr(feedforward, name)
+    if name in ("Request", "TransferOptions"):
+        from . import request
+        return getattr(request, name)
+    if name in ("train_style", "StyleTrainOptions"):
+        from .methods.feedforward import train
+        return getattr(train, name)
+    if name == "load_model":
+        from .methods.feedforward import model
+        return model.load_model
     if name in ("train_decoder", "DecoderTrainOptions"):
-        from .arbitrary import train
+        from .methods.arbitrary import train
         return getattr(train, name)
     if name in ("stylize_file", "stylize_folder", "stylize_video"):
         from . import batch
@@ -35,13 +42,17 @@ def __getattr__(name: str):
     if name == "mask":
         from .segment import mask
         return mask
-    if name in ("train_cyclegan", "CycleGANOptions", "load_generator"):
-        from . import cyclegan
-        return getattr(cyclegan, name)
+    if name in ("train_cyclegan", "CycleGANOptions"):
+        from .methods.cyclegan import train
+        return getattr(train, name)
+    if name == "load_generator":
+        from .methods.cyclegan import model
+        return model.load_generator
     raise AttributeError(f"module 'painterly' has no attribute {name!r}")
 
 
-__all__ = ["CycleGANOptions", "DecoderTrainOptions", "InputError", "StyleTrainOptions", "StylizeResult",
+__all__ = ["CycleGANOptions", "DecoderTrainOptions", "InputError", "Request", "StyleTrainOptions", "StylizeResult",
+           "TransferOptions", "make_request",
            "load_generator", "load_model", "mask", "run_stylize", "stylize", "stylize_file", "stylize_folder",
            "stylize_video", "train_cyclegan", "train_decoder",
            "train_style", "__version__"]

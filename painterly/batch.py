@@ -1,6 +1,11 @@
 """Runs over files: one image with its history and intermediate images, every image of a
 folder, every frame of a video. Library functions (the CLI is one caller): no printing;
 progress through callbacks; outputs written atomically; Ctrl-C keeps what exists.
+
+Each takes one frozen `Request` (`painterly.request.make_request`; its `content` is replaced by
+each photo or frame), or builds it from `run_stylize`'s keywords. A folder and a video are
+painted by one `pipeline.Painter`, so the method is prepared once and identical photos give
+identical pictures.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Any, Optional, Union
 
 from . import images
 from .errors import InputError
-from .pipeline import StylizeResult, run_stylize
+from .pipeline import Painter, StylizeResult, make_request, run
+from .request import Request
 
 PathLike = Union[str, os.PathLike]
 
@@ -24,10 +30,23 @@ def is_video(path: PathLike) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
-def stylize_file(content: PathLike, styles: Sequence[PathLike], output: PathLike,
-                 history: Optional[PathLike] = None, save_every: int = 0, **run: Any) -> tuple[StylizeResult, Path]:
+def _request(request: Optional[Request], content: Any, styles: Sequence[Any], run_values: dict) -> Request:
+    """The given request (with `content`), or one built from run_stylize's keywords."""
+    if request is not None:
+        if run_values:
+            raise TypeError(f"give either a request or options, not both: {', '.join(sorted(run_values))}")
+        return request.with_content(content) if content is not None else request
+    return make_request(content, list(styles), **run_values)
+
+
+def stylize_file(content: Optional[PathLike], styles: Sequence[PathLike] = (), output: PathLike = "",
+                 history: Optional[PathLike] = None, save_every: int = 0, *, request: Optional[Request] = None,
+                 callback: Optional[Callable[[int, dict], None]] = None, tile_callback: Optional[Callable] = None,
+                 **options: Any) -> tuple[StylizeResult, Path]:
     """Stylise one image into `output`; with `history`, write per-step losses as JSON there; with
-    `save_every` N, also OUT_stepN.ext every N steps (iterative methods). `run` goes to `run_stylize`."""
+    `save_every` N, also OUT_stepN.ext every N steps (iterative methods). `request`, or
+    `run_stylize`'s keywords in `options`."""
+    req = _request(request, content, styles, options)
     out = images.check_output_path(output)
     if history:
         images.check_output_path(Path(history).with_suffix(".png"))  # folder exists & writable
@@ -35,11 +54,10 @@ def stylize_file(content: PathLike, styles: Sequence[PathLike], output: PathLike
     def save_intermediate(step: int, img) -> None:
         images.save_image(img, out.with_name(f"{out.stem}_step{step:05d}{out.suffix}"))
 
-    res = run_stylize(content, list(styles), image_callback=save_intermediate if save_every else None,
-                      image_every=save_every, **run)
+    res = run(req, callback, save_intermediate if save_every else None, save_every, tile_callback)
     images.save_image(res.image, out)
     if history:
-        write_history(history, res, content, styles, out)
+        write_history(history, res, req.content, req.styles, out)
     return res, out
 
 
@@ -63,27 +81,31 @@ class FolderResult:
         return self.total - len(self.skipped)
 
 
-def stylize_folder(folder: PathLike, styles: Sequence[PathLike], output: PathLike,
+def stylize_folder(folder: PathLike, styles: Sequence[PathLike] = (), output: PathLike = "",
                    progress: Optional[Callable[[int, int], None]] = None,
-                   on_skip: Optional[Callable[[Path, str], None]] = None, **run: Any) -> FolderResult:
+                   on_skip: Optional[Callable[[Path, str], None]] = None, *, request: Optional[Request] = None,
+                   **options: Any) -> FolderResult:
     """Every image of `folder` into the folder `output` (OUT/name.png). Unreadable photos are
     skipped (reported through `on_skip`); `progress(done, total)` after each. What every photo
     shares (style images, model, options, the output folder) fails once, first: an error that
     does not name the photo stops the run. An output folder this run created and left empty is
-    removed again."""
+    removed again. `request` (its content is each photo), or `run_stylize`'s keywords in `options`."""
+    req = _request(request, None, styles, options)
+    styles = req.styles
     files = images.list_images(folder, "content")
     out_dir = Path(output)
     if out_dir.suffix and not out_dir.is_dir():
         raise InputError(f"the input {folder} is a folder, so -o must be a folder too, not {out_dir}")
     for s in styles:   # from the header: a missing, unreadable or tiny style image before any work
         images.check_min_size(images.image_size(s, "style image"), images.label(s, "style image"))
+    painter = Painter(req)
     created = not out_dir.exists()
     images.prepare_output_folder(out_dir)
     result = FolderResult(out_dir, len(files))
     try:
         for i, f in enumerate(files, 1):
             try:
-                res = run_stylize(f, list(styles), **run)
+                res = painter(f)
             except InputError as e:
                 if str(f) not in str(e):     # not about this photo: about every photo
                     raise
@@ -109,10 +131,13 @@ class VideoResult:
 
 
 def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (),
-                  progress: Optional[Callable[[int, int], None]] = None, **run: Any) -> VideoResult:
+                  progress: Optional[Callable[[int, int], None]] = None, *, request: Optional[Request] = None,
+                  **options: Any) -> VideoResult:
     """Frame by frame into the video `dst`; Ctrl-C keeps a playable video of the frames done so far.
-    `progress(frames_done, frames_expected)` after each frame (expected is 0 when unknown)."""
+    `progress(frames_done, frames_expected)` after each frame (expected is 0 when unknown).
+    `request` (its content is each frame), or `run_stylize`'s keywords in `options`."""
     from .video import filter_video, probe
+    painter = Painter(_request(request, None, styles, options))
     dst = Path(dst)
     images.check_output_path(dst, {dst.suffix.lower()} if dst.suffix else {".mp4"})
     info = probe(src)
@@ -125,7 +150,7 @@ def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (),
             progress(n, info["frames"])
 
     try:
-        filter_video(src, dst, lambda frame: run_stylize(frame, list(styles), **run).image, progress=tick)
+        filter_video(src, dst, lambda frame: painter(frame).image, progress=tick)
     except KeyboardInterrupt:
         return VideoResult(dst, done, info["fps"], interrupted=True)
     return VideoResult(dst, done, info["fps"])

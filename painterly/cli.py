@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _transfer_options(p: argparse.ArgumentParser) -> None:
     """Every method's flags: the shared ones, then one group per options class of the registry."""
-    from .pipeline import TransferOptions
+    from .request import TransferOptions
     ms = methods.all_methods()
     p.add_argument("--method", choices=[m.name for m in ms], default=None,
                    help="; ".join(f"{m.name}: {m.title}" for m in ms) + " (default gatys; model with --model)")
@@ -66,7 +66,7 @@ def _training_options(p: argparse.ArgumentParser, where: Optional[str], resume_f
 def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     """The `painterly` argument parser with all sub-commands; with `command`, the trainers' options
     are only built for that one (so that `painterly --help` imports no trainer)."""
-    from .methods.cyclegan import TranslateOptions
+    from .methods.cyclegan.options import TranslateOptions
 
     def trainer(name: str, where: str) -> Optional[str]:
         return where if command in (None, name) else None
@@ -135,7 +135,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
                         "--checkpoint-every 20")
     t.add_argument("--init", choices=("nearest", "mean"), default="nearest",
                    help="--fast: start from the best of the 26 styles on one batch (default) or their mean")
-    _training_options(t, trainer("train-style", "painterly.feedforward.train:StyleTrainOptions"), "OUT.ckpt.pt")
+    _training_options(t, trainer("train-style", "painterly.methods.feedforward.train:StyleTrainOptions"), "OUT.ckpt.pt")
     t.set_defaults(func=cmd_train_style)
 
     rs = sub.add_parser("refine-style", help="a painting's style vector for --method magenta, refined on your "
@@ -146,7 +146,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     rs.add_argument("-o", "--output", required=True, help="style vector file to write (.pt); use it as the style "
                                                           "image of --method magenta")
     if command in (None, "refine-style"):
-        from .magenta.train import RefineOptions
+        from .methods.magenta.train import RefineOptions
         add_arguments(rs, RefineOptions, "refinement")
     rs.add_argument("--quiet", action="store_true", help="no progress bar")
     rs.set_defaults(func=cmd_refine_style)
@@ -155,7 +155,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     dd.add_argument("--content-dir", required=True, help="folder of photos")
     dd.add_argument("--style-dir", default=None, help="folder of paintings (needed by --objective adain)")
     dd.add_argument("-o", "--output", required=True, help="decoder file to write (.pt)")
-    _training_options(dd, trainer("train-decoder", "painterly.arbitrary.train:DecoderTrainOptions"), "OUT.ckpt.pt")
+    _training_options(dd, trainer("train-decoder", "painterly.methods.arbitrary.train:DecoderTrainOptions"), "OUT.ckpt.pt")
     dd.set_defaults(func=cmd_train_decoder)
 
     cg = sub.add_parser("train-cyclegan", help="train CycleGAN on two unpaired folders (photos <-> paintings)")
@@ -167,7 +167,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
                          "constant lr 1e-3 / batch 16 lr 2e-3 x0.99 every 2 epochs")
     cg.add_argument("--epoch-scale", type=number, default=1.0,
                     help="multiply the epochs (e.g. 0.05 for a quick run of a preset)")
-    _training_options(cg, trainer("train-cyclegan", "painterly.cyclegan.train:CycleGANOptions"), "OUT/checkpoint.pt")
+    _training_options(cg, trainer("train-cyclegan", "painterly.methods.cyclegan.train:CycleGANOptions"), "OUT/checkpoint.pt")
     cg.set_defaults(func=cmd_train_cyclegan)
 
     tr = sub.add_parser("translate", help="translate images with a trained CycleGAN (either direction)")
@@ -200,28 +200,30 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- stylize & translate
 
-def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The method chosen on the command line, its options and the shared ones, for run_stylize."""
-    from .pipeline import TransferOptions
+def _request(args: argparse.Namespace, styles: Sequence[str]) -> Any:
+    """The command line's request: the method chosen, its options and the shared ones, built once
+    (the content is the photo, or each photo of a folder / frame of a video)."""
+    from .pipeline import make_request
+    from .request import TransferOptions
     t = from_args(TransferOptions, args)
     model = getattr(args, "model", None)
     m = methods.get(t.method or methods.default_for(model))
     if model and not m.needs_model:
         raise OptionError("model", f"is for methods that take a model, not {m.name}")
-    kw = {k: v for k, v in t.__dict__.items() if k != "method"}
-    return {**kw, "method": m.name, "options": from_args(m.options, args)}
+    return make_request(args.content, styles, options=from_args(m.options, args),
+                        transfer=dataclasses.replace(t, method=m.name))
 
 
 def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None) -> int:
     from . import batch
     from .progress import Bar, StepBar
-    run = _run_kwargs(args)
     styles = list(args.styles if styles is None else styles)
+    request = _request(args, styles)
     content, out = args.content, args.output
     if Path(content).is_dir():
         with Bar(None, "stylize", "image", args.quiet) as bar:
-            res = batch.stylize_folder(content, styles, out, progress=lambda i, n: bar.update(i, n),
-                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), **run)
+            res = batch.stylize_folder(content, output=out, progress=lambda i, n: bar.update(i, n),
+                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), request=request)
         if not res.done:
             print(f"painterly: error: none of the {res.total} images in {content} could be stylised "
                   "(see above); nothing written", file=sys.stderr)
@@ -231,7 +233,7 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
         return 2 if res.skipped else 0
     if batch.is_video(content):
         with Bar(None, "video", "frame", args.quiet) as bar:
-            v = batch.stylize_video(content, out, styles, progress=lambda i, n: bar.update(i, n), **run)
+            v = batch.stylize_video(content, out, progress=lambda i, n: bar.update(i, n), request=request)
         if v.interrupted:
             print(f"painterly: interrupted; saved the first {v.frames} frames to {v.output}" if v.frames else
                   "painterly: interrupted before the first frame; nothing saved", file=sys.stderr)
@@ -239,15 +241,15 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
         if not args.quiet:
             print(f"saved {v.output} ({v.frames} frames, {v.fps:.3g} fps)", file=sys.stderr)
         return 0
-    iterative = methods.get(run["method"]).iterative
-    opts = run["options"]
+    iterative = methods.get(request.method).iterative
+    opts = request.options
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
                  args.quiet or not iterative) as bar, Bar(None, "tiles", "tile", args.quiet) as tiles:
-        res, path = batch.stylize_file(content, styles, out, history=getattr(args, "history", None),
+        res, path = batch.stylize_file(None, output=out, history=getattr(args, "history", None),
                                        save_every=getattr(args, "save_every", 0) if iterative else 0,
                                        callback=bar if iterative else None,
                                        tile_callback=None if iterative else
-                                       lambda i, n, what: tiles.update(i, n, phase=what), **run)
+                                       lambda i, n, what: tiles.update(i, n, phase=what), request=request)
     if res.stopped == "interrupted":
         print(f"painterly: interrupted after {len(res.history)} steps; saved the best image so far to {path}",
               file=sys.stderr)
@@ -255,7 +257,7 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     if res.stopped:
         print(f"painterly: warning: {res.stopped}; saved to {path}", file=sys.stderr)
     elif not args.quiet:
-        what = res.info.get("encoder") or res.info.get("model") or run["method"]
+        what = res.info.get("encoder") or res.info.get("model") or request.method
         print(f"saved {path} ({res.info['width']}x{res.info['height']}, {what}, {res.info['seconds']:.2f} s)",
               file=sys.stderr)
     return 0
@@ -300,13 +302,13 @@ def _saved(what: str):
 
 def cmd_train_style(args: argparse.Namespace) -> int:
     if args.fast:
-        from .magenta.train import FastStyleOptions, train_fast_style
+        from .methods.magenta.train import FastStyleOptions, train_fast_style
         given = getattr(args, "_given", set()) | {"init"}
         args._given = given
         opts = from_args(FastStyleOptions, args, base=FastStyleOptions())
         return _train(args, train_fast_style, opts, (args.style, args.data, args.output), opts.steps,
                       "train-style --fast", _saved("fast style for Magenta's network; use it with --model"))
-    from .feedforward import StyleTrainOptions, train_style
+    from .methods.feedforward.train import StyleTrainOptions, train_style
     opts = from_args(StyleTrainOptions, args)
     return _train(args, train_style, opts, (args.style, args.data, args.output), opts.steps, "train-style",
                   _saved("feed-forward style"))
@@ -314,7 +316,7 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 def cmd_refine_style(args: argparse.Namespace) -> int:
     from . import images
-    from .magenta.train import RefineOptions, refine_vector, write_vector
+    from .methods.magenta.train import RefineOptions, refine_vector, write_vector
     from .progress import TrainBar
     o = check_fields(from_args(RefineOptions, args))
     images.check_output_path(args.output, {".pt"})
@@ -339,17 +341,17 @@ def cmd_refine_style(args: argparse.Namespace) -> int:
 
 
 def cmd_train_decoder(args: argparse.Namespace) -> int:
-    from .arbitrary.train import DecoderTrainOptions, train_decoder
+    from .methods.arbitrary.train import DecoderTrainOptions, train_decoder
     opts = from_args(DecoderTrainOptions, args)
     return _train(args, train_decoder, opts, (args.content_dir, args.output, args.style_dir), opts.steps,
                   "train-decoder", _saved(f"{opts.level} decoder"))
 
 
 def cmd_train_cyclegan(args: argparse.Namespace) -> int:
-    from .cyclegan import PRESETS, CycleGANOptions, train_cyclegan
+    from .methods.cyclegan.train import PRESETS, CycleGANOptions, train_cyclegan
     base = CycleGANOptions(**PRESETS[args.preset]) if args.preset else None
     opts = from_args(CycleGANOptions, args, base=base)
-    opts.epochs = max(1, round(opts.epochs * args.epoch_scale))
+    opts = dataclasses.replace(opts, epochs=max(1, round(opts.epochs * args.epoch_scale)))
     return _train(args, train_cyclegan, opts, (args.domain_a, args.domain_b, args.output), opts.epochs,
                   "train-cyclegan", lambda res: (f"saved {res.output}/G_A2B.pt and G_B2A.pt ({opts.epochs} epochs, "
                                                  f"{res.step} steps, {res.seconds / 60:.1f} min; samples in "
@@ -368,7 +370,7 @@ def cmd_models(args: argparse.Namespace) -> int:
                 print(f"  {info.name:<16} {info.description}")
             if not listed:
                 print("  (none shipped)")
-    from .arbitrary.pairs import load_decoder, shipped
+    from .methods.arbitrary.pairs import load_decoder, shipped
     print("AdaIN / WCT decoders (painterly stylize PHOTO STYLE --method adain|wct):")
     for level, path in shipped().items():
         d = load_decoder(path)
@@ -448,7 +450,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 def _flag(field: str) -> str:
     """A library field name as the command line spells it."""
-    from .pipeline import TransferOptions
+    from .request import TransferOptions
     known = flag_names(TransferOptions, *(m.options for m in methods.all_methods()))
     return known.get(field, "--" + field.replace("_", "-"))
 

@@ -18,7 +18,8 @@ from typing import Callable
 import torch
 from PIL import Image, ImageDraw
 
-from . import gatys, images
+from . import images, methods
+from .methods.gatys import stylize as gatys
 from .bench import seconds_per_step
 from .errors import InputError
 from .examples import demo_pair
@@ -235,13 +236,14 @@ def speed(out: Path, quick: bool, device: str) -> dict:
     """Seconds per image for every method at 256/512/1024 px on this machine: Gatys (per step,
     multiplied out to 300 steps) next to the one-pass methods (median of several runs)."""
     from .bench import inference_worker, one_pass_methods
+    optimise = methods.default_for(None)       # Gatys: the method a run uses when none is named
     sizes, timed, repeats = ((64, 96), 3, 1) if quick else ((256, 512, 1024), 4, 3)
     steps_per_image = 300
     rows, results = [], []
     for size in sizes:
         c, s = demo_pair(size)
         per_step = seconds_per_step(gatys.run(c, [s], gatys.GatysOptions(steps=timed + 1, device=device)).history)
-        res = {"method": "gatys", "size": size, "seconds_per_step": per_step,
+        res = {"method": optimise, "size": size, "seconds_per_step": per_step,
                "seconds_per_image": per_step * steps_per_image, "steps_per_image": steps_per_image}
         results.append(res)
         rows.append(["gatys (L-BFGS, 300 steps)", f"{c.shape[-1]}x{c.shape[-2]}", res["seconds_per_image"], ""])
@@ -266,9 +268,10 @@ def source_speed_section(results: list[dict], sizes, device: str) -> str:
     painterly's `model`), its GPU numbers beside ours from the speed experiment's `results`."""
     src = [["source report (GPU)", "not stated", SOURCE_SPEED["gatys_s"], SOURCE_SPEED["network_s"],
             f"{SOURCE_SPEED['gatys_s'] / SOURCE_SPEED['network_s']:.0f}x"]]
+    optimise, network = methods.default_for(None), methods.default_for(model="any")   # Gatys; Johnson's network
+    by = {(r["method"], r["size"]): r for r in results}
     for size in sizes:
-        g = next(r for r in results if r["method"] == "gatys" and r["size"] == size)
-        m = next(r for r in results if r["method"] == "model" and r["size"] == size)
+        g, m = by[optimise, size], by[network, size]
         g100 = g["seconds_per_step"] * SOURCE_SPEED["gatys_steps"]
         src.append([f"painterly, this machine ({device})", f"long side {size}", g100, m["seconds_per_image"],
                     f"{g100 / m['seconds_per_image']:.0f}x"])
@@ -286,7 +289,7 @@ def cyclegan_settings(out: Path, quick: bool, device: str, scale: float = 1.0,
                       domain_a: str | None = None, domain_b: str | None = None) -> dict:
     """The source's three CycleGAN settings side by side: sample grids and loss curves.
     Epochs are the source's 200 × `scale`; `--quick` trains tiny networks on tiny crops."""
-    from .cyclegan import PRESETS, CycleGANOptions, train_cyclegan
+    from .methods.cyclegan.train import PRESETS, CycleGANOptions, train_cyclegan
     if domain_a is None or domain_b is None:
         domain_a, domain_b = _bundled_domains(out / "data")
     results, rows, curves = {}, [], {}

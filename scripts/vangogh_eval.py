@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 
 from painterly import images
-from painterly.cyclegan import load_generator
-from painterly.cyclegan.metrics import evaluate, metric_encoder, reference
+from painterly.methods.cyclegan.model import load_generator
+from painterly.methods.cyclegan.metrics import evaluate, metric_encoder, reference
 
 
 def load_set(folder: Path, size: int) -> list[torch.Tensor]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from painterly import images
-from painterly.cyclegan import load_generator, translate
+from painterly.methods.cyclegan.model import load_generator, translate
 from painterly.experiments import grid
 
 

@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from painterly.cyclegan import load_generator, save_generator
-from painterly.cyclegan.model import shipped_dir
+from painterly.methods.cyclegan.model import load_generator, save_generator
+from painterly.methods.cyclegan.model import shipped_dir
 
 
 def main(gen: str, eval_json: str) -> None:

@@ -6,10 +6,13 @@ import torch
 from PIL import Image
 
 from painterly import images, run_stylize
-from painterly.arbitrary import ArbitraryOptions, adain, load_decoder, mean_std, run, transfer, wct
-from painterly.arbitrary.pairs import encoder
-from painterly.arbitrary.stylize import default_decoders
-from painterly.arbitrary.train import DecoderTrainOptions, train_decoder
+from painterly.methods.arbitrary.options import ArbitraryOptions
+from painterly.methods.arbitrary.transforms import adain, mean_std, transfer, wct
+from painterly.methods.arbitrary.pairs import load_decoder
+from painterly.methods.arbitrary.stylize import run
+from painterly.methods.arbitrary.pairs import encoder
+from painterly.methods.arbitrary.stylize import default_decoders
+from painterly.methods.arbitrary.train import DecoderTrainOptions, train_decoder
 from painterly.cli import main
 from painterly.errors import InputError
 

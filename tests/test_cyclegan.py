@@ -11,9 +11,10 @@ from PIL import Image
 
 from painterly import images, run_stylize, training
 from painterly.cli import main
-from painterly.cyclegan import (PRESETS, CycleGANOptions, ImagePool, PatchDiscriminator, ResnetGenerator,
-                                SourceDiscriminator, load_generator, train_cyclegan)
-from painterly.cyclegan.networks import DnCNNGenerator, load_reference_generator
+from painterly.methods.cyclegan.train import PRESETS, CycleGANOptions, ImagePool, train_cyclegan
+from painterly.methods.cyclegan.networks import PatchDiscriminator, ResnetGenerator, SourceDiscriminator
+from painterly.methods.cyclegan.model import load_generator
+from painterly.methods.cyclegan.networks import DnCNNGenerator, load_reference_generator
 from painterly.errors import InputError
 
 TINY = dict(size=32, batch_size=2, channels=8, depth=2, sample_every=1, checkpoint_every=100)
@@ -47,7 +48,7 @@ def test_one_step_changes_all_four_networks(tmp_path, domains):
     res = train_cyclegan(*domains, tmp_path / "r1", opts, device="cpu")
     ck = training.load_checkpoint(tmp_path / "r1" / "checkpoint.pt")
     assert res.step == 1
-    from painterly.cyclegan.networks import build_discriminator, build_generator
+    from painterly.methods.cyclegan.networks import build_discriminator, build_generator
     training.seed_everything(0)
     init = {"G_A2B": build_generator("dncnn", 2, 8), "G_B2A": build_generator("dncnn", 2, 8),
             "D_A": build_discriminator("source"), "D_B": build_discriminator("source")}
@@ -145,13 +146,13 @@ VANGOGH = Path(__file__).parent / "data" / "vangogh"   # 5 held-out paintings of
 
 @pytest.fixture(scope="module")
 def metric_setup():
-    from painterly.cyclegan.metrics import metric_encoder
+    from painterly.methods.cyclegan.metrics import metric_encoder
     paintings = [images.load_image(p) for p in sorted(VANGOGH.glob("*.jpg"))]   # 128 px, whole paintings
     return metric_encoder(), paintings
 
 
 def test_metrics_identity_is_one_and_paintings_are_closer(metric_setup, content):
-    from painterly.cyclegan.metrics import evaluate, mean_grams, reference, style_distance
+    from painterly.methods.cyclegan.metrics import evaluate, mean_grams, reference, style_distance
     enc, paintings = metric_setup
     ref = reference(enc, [content], paintings)
     res = evaluate(enc, torch.nn.Identity(), ref)
@@ -163,8 +164,8 @@ def test_metrics_identity_is_one_and_paintings_are_closer(metric_setup, content)
 
 
 def test_shipped_vangogh_loads_safely_keeps_size_and_moves_toward_van_gogh(metric_setup, content_path):
-    from painterly.cyclegan.metrics import evaluate, reference
-    from painterly.cyclegan.model import shipped, translate
+    from painterly.methods.cyclegan.metrics import evaluate, reference
+    from painterly.methods.cyclegan.model import shipped, translate
     path = shipped()["vangogh"]
     doc = torch.load(path, weights_only=True, map_location="cpu")   # plain tensors and types only
     assert doc["meta"]["steps"] > 0 and path.stat().st_size < 5 * 2**20

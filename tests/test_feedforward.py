@@ -14,7 +14,9 @@ from PIL import Image
 from painterly import images, training
 from painterly.cli import main
 from painterly.errors import InputError
-from painterly.feedforward import StyleTrainOptions, TransformerNet, load_model, save_model, train_style
+from painterly.methods.feedforward.train import StyleTrainOptions, train_style
+from painterly.methods.feedforward.network import TransformerNet
+from painterly.methods.feedforward.model import load_model, save_model
 from painterly.export import export_onnx
 
 TINY = dict(size=32, batch_size=2, width=8, blocks=1, style_size=64, encoder="vgg19-caffe-q8",

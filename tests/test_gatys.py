@@ -5,12 +5,14 @@ import math
 import pytest
 import torch
 
-from painterly import colour, gatys, images, run_stylize, stylize
+from painterly import colour, images, run_stylize, stylize
+from painterly.methods.gatys import stylize as gatys
+from painterly.methods.gatys.options import DEFAULT_STYLE_LAYERS, parse_layers
 from painterly.errors import InputError
 from painterly.features import Encoder
 from painterly.losses import gram_matrix
 
-STYLE_LAYERS = gatys.DEFAULT_STYLE_LAYERS
+STYLE_LAYERS = DEFAULT_STYLE_LAYERS
 
 
 def gram_distance(encoder, a, b):
@@ -113,10 +115,10 @@ def test_bad_options_are_named(content, style, opts, msg):
 
 
 def test_parse_layers_accepts_weights():
-    assert gatys.parse_layers("conv1_1,conv2_1:0.5") == {"conv1_1": 1.0, "conv2_1": 0.5}
-    assert gatys.parse_layers(["relu4_2"]) == {"relu4_2": 1.0}
+    assert parse_layers("conv1_1,conv2_1:0.5") == {"conv1_1": 1.0, "conv2_1": 0.5}
+    assert parse_layers(["relu4_2"]) == {"relu4_2": 1.0}
     with pytest.raises(InputError, match="NAME:WEIGHT"):
-        gatys.parse_layers("conv1_1:lots")
+        parse_layers("conv1_1:lots")
 
 
 def test_preserve_colors_keeps_the_photos_chroma(content_path, style_path):

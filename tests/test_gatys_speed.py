@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from painterly import gatys, imageparam
+from painterly import imageparam
+from painterly.methods.gatys import stylize as gatys
 from painterly.bench import gatys_reference as bench_reference
 from painterly.cli import main
 from painterly.options import OptionError

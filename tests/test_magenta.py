@@ -6,10 +6,13 @@ import pytest
 import torch
 from PIL import Image
 
-from painterly import gatys, images
+from painterly import images
+from painterly.methods.gatys import stylize as gatys
 from painterly.cli import main
-from painterly.magenta import MagentaOptions, presets, run, run_preset, style_vector
-from painterly.magenta.files import load
+from painterly.methods.magenta.options import MagentaOptions
+from painterly.methods.magenta import presets
+from painterly.methods.magenta.stylize import run, run_preset, style_vector
+from painterly.methods.magenta.files import load
 from painterly import weights
 
 ort = pytest.importorskip("onnxruntime")
@@ -174,7 +177,7 @@ def test_missing_or_altered_upstream_file_is_one_line(tmp_path, monkeypatch):
 
 
 def test_fast_style_training_lowers_its_loss_and_resumes_identically(tmp_path, content_path):
-    from painterly.magenta.train import FastStyleOptions, train_fast_style
+    from painterly.methods.magenta.train import FastStyleOptions, train_fast_style
     data = tmp_path / "photos"
     data.mkdir()
     images.save_image(images.load_image(content_path), data / "a.png")
@@ -187,7 +190,7 @@ def test_fast_style_training_lowers_its_loss_and_resumes_identically(tmp_path, c
     b = presets.load_style(tmp_path / "half.pt", 990)[0]
     assert torch.equal(a, b)
     # the learned row scores better on Gatys' loss than the row it started from (the 26 styles' mean)
-    from painterly.magenta.train import PerceptualLoss
+    from painterly.methods.magenta.train import PerceptualLoss
     net = load("magenta-26styles")
     x = images.resize_long_side(images.load_image(content_path), 48)[..., :36, :48]
     loss = PerceptualLoss(images.resize_long_side(images.load_image(style), 64), "auto", None)
@@ -200,7 +203,7 @@ def test_fast_style_training_lowers_its_loss_and_resumes_identically(tmp_path, c
 
 
 def test_refined_style_vector_scores_better(content, style, tmp_path):
-    from painterly.magenta.train import refine_vector, write_vector
+    from painterly.methods.magenta.train import refine_vector, write_vector
     small = images.resize_long_side(content, 64)
     v, hist = refine_vector(small, style, steps=3, lr=0.1)
     assert min(h["loss"] for h in hist[1:]) < hist[0]["loss"]
@@ -244,7 +247,7 @@ def test_onnxruntime_engine_equals_pytorch_and_falls_back(content_path, style_pa
     """On the CPU the networks run through onnxruntime (exported from painterly's modules, cached):
     same pixels as PyTorch to 1e-4; PAINTERLY_ENGINE picks; a failed export falls back to PyTorch."""
     pytest.importorskip("onnxruntime")
-    from painterly.magenta import engine
+    from painterly.methods.magenta import engine
     x = images.resize_long_side(images.load_image(content_path), 96)
     outs = {}
     for which in ("onnxruntime", "torch"):

@@ -9,8 +9,9 @@ import torch
 from painterly import methods, run_stylize
 from painterly.bench import one_pass_methods
 from painterly.cli import build_parser, main
-from painterly.options import OptionError, default_of, opt
-from painterly.pipeline import TransferOptions
+from painterly.errors import InputError
+from painterly.options import OptionError, default_of
+from painterly.request import TransferOptions
 
 
 def _cli_fields(cls):
@@ -21,11 +22,11 @@ def _cli_fields(cls):
     ("stylize", ["stylize", "c.jpg", "s.jpg", "-o", "o.png"],
      lambda: [TransferOptions, *dict.fromkeys(m.options for m in methods.all_methods())]),
     ("train-style", ["train-style", "s.jpg", "--data", "d", "-o", "m.pt"],
-     lambda: [__import__("painterly.feedforward.train", fromlist=["x"]).StyleTrainOptions]),
+     lambda: [__import__("painterly.methods.feedforward.train", fromlist=["x"]).StyleTrainOptions]),
     ("train-decoder", ["train-decoder", "--content-dir", "d", "-o", "d.pt"],
-     lambda: [__import__("painterly.arbitrary.train", fromlist=["x"]).DecoderTrainOptions]),
+     lambda: [__import__("painterly.methods.arbitrary.train", fromlist=["x"]).DecoderTrainOptions]),
     ("train-cyclegan", ["train-cyclegan", "--domain-a", "a", "--domain-b", "b", "-o", "run"],
-     lambda: [__import__("painterly.cyclegan.train", fromlist=["x"]).CycleGANOptions]),
+     lambda: [__import__("painterly.methods.cyclegan.train", fromlist=["x"]).CycleGANOptions]),
     ("translate", ["translate", "c.jpg", "--model", "run", "-o", "o.png"],
      lambda: [methods.get("cyclegan").options]),
 ])
@@ -64,21 +65,15 @@ def test_every_method_is_in_help_api_page_and_bench(capsys, tmp_path):
     assert all(m.can_run_in_browser() or (m.needs_model and not (m.models and m.models())) for m in methods.all_methods())
 
 
-@dataclasses.dataclass
-class _NegativeOptions:
-    amount: float = opt(1.0, min=0.0, max=1.0, help="how far towards the negative")
-
-
 def test_one_registration_adds_a_method_everywhere(content_path, capsys):
-    """A new method is one room plus one registration: pipeline and CLI pick it up."""
-    neg = methods.Method(
-        name="negative", title="Negative (test)", paper="nobody 2026", description="inverts the photo",
-        options=_NegativeOptions, needs_style=False, supports=frozenset({"strength"}),
-        run=lambda r, o: methods.Output(o.amount * (1 - r.content) + (1 - o.amount) * r.content, info={"seconds": 0}),
-        bench=lambda device: ("negative", lambda c, s: 1 - c))
-    methods.all_methods()
-    methods.register(neg)
+    """A new method is one family plus one registration (the template, painterly/methods/_template):
+    the pipeline and the CLI pick it up; users never see the template itself."""
+    import importlib
+    assert "negative" not in methods.names()
+    template = importlib.import_module("painterly.methods._template.method")
     try:
+        m = methods.get("negative")
+        assert m.family == "_template" and m.hidden and "negative" not in methods.names()
         res = run_stylize(content_path, method="negative", size=32, amount=1.0, device="cpu")
         photo = run_stylize(content_path, method="negative", size=32, amount=0.0, device="cpu")
         assert torch.allclose(res.tensor, 1 - photo.tensor, atol=1e-5)
@@ -86,12 +81,37 @@ def test_one_registration_adds_a_method_everywhere(content_path, capsys):
         assert torch.allclose(half.tensor, torch.full_like(half.tensor, 0.5), atol=1e-5)   # the pipeline's blend
         with pytest.raises(OptionError, match="amount must be at most 1"):
             run_stylize(content_path, method="negative", size=32, amount=2.0, device="cpu").tensor
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            m.options().amount = 0.5                      # options cannot change under a run
+    finally:
+        methods.unregister("negative")
+    with pytest.raises(InputError, match="unknown method 'negative'"):
+        methods.get("negative")
+
+    # a method registered like the template's, from any module, is listed everywhere
+    @methods.register
+    def negative():
+        return dataclasses.replace(template.negative(), title="Negative (test)")
+    try:
+        assert methods.get("negative").family == "" and methods.names()[-1] == "negative"
         with pytest.raises(SystemExit):
             main(["stylize", "--help"])
         out = capsys.readouterr().out
-        assert "negative" in out and "--amount" in out
+        assert "negative: Negative (test)" in " ".join(out.split()) and "--amount" in out
+        with pytest.raises(ValueError, match="registered twice"):
+            methods.register(negative)
     finally:
-        methods._REGISTRY.pop("negative")
+        methods.unregister("negative")
+
+
+def test_registration_reads_the_family_from_the_module_not_the_stack():
+    import inspect
+    from painterly.methods import base
+    assert "_getframe" not in inspect.getsource(base) and "ROOMS" not in inspect.getsource(base)
+    assert base.family_of("painterly.methods.arbitrary.method") == "arbitrary"
+    assert base.family_of("tests.test_registry") == ""
+    assert [m.family for m in methods.all_methods()] == sorted(
+        (m.family for m in methods.all_methods()), key=base.FAMILIES.index)
 
 
 def test_cli_names_flags_where_the_library_names_fields(capsys, content_path, style_path, tmp_path):
@@ -104,7 +124,7 @@ def test_cli_names_flags_where_the_library_names_fields(capsys, content_path, st
 
 
 def test_every_cyclegan_preset_is_a_flag_value():
-    from painterly.cyclegan import PRESETS
+    from painterly.methods.cyclegan.train import PRESETS
     for name in PRESETS:
         args = build_parser().parse_args(["train-cyclegan", "--domain-a", "a", "--domain-b", "b", "-o", "r",
                                           "--preset", name])

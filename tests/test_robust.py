@@ -292,7 +292,7 @@ def test_training_refuses_a_1x1_style_like_stylize(files, capsys):
 def test_resume_refuses_changed_settings_and_sigterm_saves_like_ctrl_c(files, tmp_path, capsys):
     """SIGTERM at step 2 of 50: the model and checkpoint of step 2 are saved (exit 130); resuming
     with another --size or --lr is refused naming it; resuming as started continues from step 2."""
-    from painterly.feedforward import StyleTrainOptions, train_style
+    from painterly.methods.feedforward.train import StyleTrainOptions, train_style
     from painterly.training import checkpoint_path
 
     def stop_at_2(record):

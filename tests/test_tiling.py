@@ -6,11 +6,13 @@ import pytest
 import torch
 import torch.nn as nn
 
-from painterly import arbitrary, images, methods, pipeline, tiling
+from painterly import images, methods, pipeline, tiling
+from painterly.methods.arbitrary import stylize as arbitrary
+from painterly.methods.arbitrary.tiled import arbitrary_tiled
 from painterly.cli import main
-from painterly.cyclegan.networks import ResnetGenerator
+from painterly.methods.cyclegan.networks import ResnetGenerator
 from painterly.errors import InputError
-from painterly.feedforward import load_model
+from painterly.methods.feedforward.model import load_model
 
 TOL = 2e-3
 
@@ -95,7 +97,7 @@ def test_tiled_arbitrary_equals_whole(kind, style):
     opts = arbitrary.ArbitraryOptions(alpha=0.8)
     whole, _ = arbitrary.run(kind, x, [s], opts)
     u8 = (x * 255 + 0.5).to(torch.uint8)
-    tiled, info = tiling.arbitrary_tiled(kind, u8, [s], opts, tile=128, halo=32)
+    tiled, info = arbitrary_tiled(kind, u8, [s], opts, tile=128, halo=32)
     assert info["tiles"] == 4 and tiled.shape == whole.shape
     quantised, _ = arbitrary.run(kind, u8.float() / 255, [s], opts)
     assert (tiled - quantised).abs().max() < TOL

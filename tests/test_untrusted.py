@@ -80,8 +80,8 @@ def test_checkpoints_are_plain_and_older_numpy_random_states_still_load(tmp_path
 
 
 def test_shipped_model_files_load_without_executing_code():
-    from painterly.arbitrary.pairs import load_decoder, shipped
-    from painterly.feedforward import zoo
+    from painterly.methods.arbitrary.pairs import load_decoder, shipped
+    from painterly.methods.feedforward.model import zoo
     assert {m.name for m in zoo()} >= {"starry_night", "picasso"}
     assert all(load_decoder(p).level for p in shipped().values())
     with pytest.raises(InputError, match="does not exist"):

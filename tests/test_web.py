@@ -449,15 +449,19 @@ def test_a_newly_registered_method_appears_with_its_own_controls(tmp_path, uploa
         model: str = opt(None, help="which tint")
         amount: float = opt(0.5, min=0.0, max=1.0, help="how far towards the tint")
 
-    def run(r, o):
+    def run(r):
+        o = r.options
         return methods.Output(o.amount * torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1).expand_as(r.content)
                               + (1 - o.amount) * r.content, info={"seconds": 0.0, "model": o.model})
 
     methods.all_methods()
-    methods.register(methods.Method(
-        name="tint", title="A red tint (test)", paper="nobody 2026", description="tints the photo",
-        options=TintOptions, run=run, needs_style=False, needs_model=True, supports=frozenset({"strength"}),
-        models=lambda: [methods.ModelInfo("red")]))
+
+    @methods.register
+    def tint():
+        return methods.Method(
+            name="tint", title="A red tint (test)", paper="nobody 2026", description="tints the photo",
+            options=TintOptions, run=run, needs_style=False, needs_model=True, supports=frozenset({"strength"}),
+            models=lambda: [methods.ModelInfo("red")])
     try:
         with TestClient(create_app(settings(tmp_path))) as client:
             tint = next(d for d in client.get("/api/methods").json()["details"] if d["name"] == "tint")
@@ -475,7 +479,7 @@ def test_a_newly_registered_method_appears_with_its_own_controls(tmp_path, uploa
                               data={"method": "tint", "model": "red", "amount": "3"})
             assert bad.status_code == 422 and "amount must be between 0.0 and 1.0" in bad.json()["detail"]
     finally:
-        methods._REGISTRY.pop("tint")
+        methods.unregister("tint")
 
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")

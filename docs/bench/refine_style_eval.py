@@ -3,9 +3,11 @@
 import json, sys, time, torch
 from pathlib import Path
 torch.set_num_threads(2)
-from painterly import gatys, images
-from painterly.magenta import MagentaOptions, run
-from painterly.magenta.train import refine_vector
+from painterly import images
+from painterly.methods.gatys import stylize as gatys
+from painterly.methods.magenta.options import MagentaOptions
+from painterly.methods.magenta.stylize import run
+from painterly.methods.magenta.train import refine_vector
 EVAL_SIDE = 512
 S = Path(__file__).resolve().parents[3] / "shared" / "data"   # ../shared beside the checkout
 coco = sorted((S / "photos/coco100").glob("*.jpg"))

@@ -1,6 +1,6 @@
 """Benchmark harness: speed, memory and convergence figures, written as JSON.
 
-`painterly bench fast` measures every one-pass method of the registry (each room's `bench`
+`painterly bench fast` measures every one-pass method of the registry (each method's `bench`
 entry: feed-forward model, AdaIN, WCT, CycleGAN ...): seconds
 and peak memory per image by size, batch throughput, Gatys' losses of each output next to a
 Gatys run at the same size, and training steps per second.
@@ -24,7 +24,8 @@ from collections.abc import Sequence
 
 import torch
 
-from .. import __version__, gatys, images, methods
+from .. import __version__, images, methods
+from ..methods.gatys import stylize as gatys
 from ..examples import demo_pair
 
 
@@ -183,7 +184,7 @@ def peer_worker(which: str, size: int, repeats: int, threads: int) -> dict:
         def once():
             return (st.stylize_with(photo, painting) if which == "peer-arbitrary" else st.stylize(photo, style=19))
     else:
-        from ..magenta import run_preset
+        from ..methods.magenta.stylize import run_preset
 
         def once():
             return run_preset(c, ["starry_swirls"])
@@ -269,10 +270,10 @@ def training_speed(device: str, steps: int = 4, quick: bool = False) -> list[dic
     the bundled images."""
     import tempfile
 
-    from ..arbitrary.train import DecoderTrainOptions, train_decoder
-    from ..cyclegan import CycleGANOptions, train_cyclegan
+    from ..methods.arbitrary.train import DecoderTrainOptions, train_decoder
+    from ..methods.cyclegan.train import CycleGANOptions, train_cyclegan
     from ..examples import CONTENT, STYLE, bundled
-    from ..feedforward import StyleTrainOptions, train_style
+    from ..methods.feedforward.train import StyleTrainOptions, train_style
     size = 64 if quick else 256
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "photos"

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 import torch
 
-from .. import gatys
+from ..methods.gatys import stylize as gatys
 from ..examples import demo_pair
 from ..features import Encoder
 from ..losses import blend_weights

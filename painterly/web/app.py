@@ -102,7 +102,7 @@ def _check_options(m: methods.Method, values: dict) -> None:
 def create_app(settings: Optional[Settings] = None):
     """The ASGI app: the JSON API under /api and the page at /."""
     s = settings or Settings()
-    catalog.web_methods()   # load the registry now: its lazy first load is not thread-safe across requests
+    catalog.web_methods()   # load the registry now, so that the first request does not wait for it
     owned = s.output_dir is None
     folder = Path(tempfile.mkdtemp(prefix="painterly-web-")) if owned else Path(s.output_dir)
     jobs = JobQueue(s.concurrency, s.max_waiting)
