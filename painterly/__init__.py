@@ -9,6 +9,7 @@
 Files, folders and videos: `stylize_file`, `stylize_folder`, `stylize_video`. One request
 (`make_request(...)`, frozen) serves a whole folder or video. The methods and their options:
 `painterly.methods.all_methods()`; each family's code is in `painterly/methods/<family>/`.
+Automatic masks (person, background, sky): `mask("photo.jpg", "sky")`, or `mask="auto:sky"`.
 Training: `train_style` (feed-forward), `train_decoder` (AdaIN/WCT), `train_cyclegan`.
 """
 
@@ -38,6 +39,9 @@ def __getattr__(name: str):
     if name in ("stylize_file", "stylize_folder", "stylize_video"):
         from . import batch
         return getattr(batch, name)
+    if name == "mask":
+        from .segment import mask
+        return mask
     if name in ("train_cyclegan", "CycleGANOptions"):
         from .methods.cyclegan import train
         return getattr(train, name)
@@ -49,6 +53,6 @@ def __getattr__(name: str):
 
 __all__ = ["CycleGANOptions", "DecoderTrainOptions", "InputError", "Request", "StyleTrainOptions", "StylizeResult",
            "TransferOptions", "make_request",
-           "load_generator", "load_model", "run_stylize", "stylize", "stylize_file", "stylize_folder",
+           "load_generator", "load_model", "mask", "run_stylize", "stylize", "stylize_file", "stylize_folder",
            "stylize_video", "train_cyclegan", "train_decoder",
            "train_style", "__version__"]

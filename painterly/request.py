@@ -38,9 +38,11 @@ class TransferOptions:
                                                  help="one weight per style image (default equal)")
     preserve_colors: Optional[str] = opt(None, choices=PRESERVE_COLORS, nargs="?", const="luminance",
                                          help="keep the photo's colours: luminance (default when given) or match")
-    mask: Optional[Any] = opt(None, web=False, help="image whose white area is stylised; black keeps the photo")
+    mask: Optional[Any] = opt(None, web=False, help="image whose white area is stylised; black keeps the photo; or an "
+                                                   "automatic region: auto:person, auto:background, auto:sky, auto:not-sky")
     style_masks: Optional[Sequence[Any]] = opt(None, nargs="+", metavar="MASK", web=False,
-                                               help="one mask per style: each style paints the white area of its mask")
+                                               help="one mask per style: each style paints the white area of its mask "
+                                                    "(files or auto:REGION, e.g. auto:sky auto:not-sky)")
     device: str = opt("auto", web=False, help="auto, cpu, cuda, cuda:N, mps")
     tile: Optional[int] = opt(None, min=0, nargs="?", const=0, metavar="PX", web=False,
                               help="one-pass methods: run on overlapping tiles of PX px (no PX or 0: automatic "
@@ -50,6 +52,11 @@ class TransferOptions:
                           help="instance-norm statistics of a tiled network: from one pass at 1024 px "
                                "(reduced, = auto) or accumulated over the tiles layer by layer (exact: equal "
                                "to the whole image's, ~7x slower); AdaIN/WCT always accumulate theirs")
+    mask_feather: float = opt(0.0, min=0, metavar="PX", web=False,
+                              help="automatic masks: soften their edge by PX px (after the edge-aware refinement)")
+    missing_region: str = opt("stop", choices=("stop", "empty"), web=False,
+                              help="automatic masks: when the photo has no such region (no person, no sky), stop with "
+                                   "an error (default) or go on with an empty mask")
 
     def __post_init__(self) -> None:
         for name in ("style_blend", "style_masks"):

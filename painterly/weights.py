@@ -119,6 +119,29 @@ REGISTRY["pcakd-vgg"] = WeightSpec(
     "PCA-Knowledge-Distillation, 'VGG backbone/ckpts'), converted to PyTorch; shipped in painterly/data/photo",
     "rgb01", package=("painterly", "data/photo/pcakd_vgg.pt", "painterly"), kind="network",
     licence="MIT (Chiu & Gurari); see painterly/data/photo/LICENSE-PCAKD.md")
+# Segmentation networks of the automatic masks (painterly.segment), bundled with their licences in
+# painterly/data/segment/ (see PROVENANCE.md there); read as plain state dicts / ncnn numbers, no pickle code.
+_SEG = "painterly", "data/segment/{}", "painterly"
+for _name, _file, _sha, _what, _lic in (
+        ("sinet-portrait", "SINet.pth", "d164a9643c6e6765fc6dd4ec73f6018ad2526c21336911b4484715f33e6981a4",
+         "SINet portrait segmentation (Park et al., WACV 2020), person vs background at 224x224, "
+         "clovaai/ext_portrait_segmentation result/SINet/SINet.pth", "portrait"),
+        ("extremec3-portrait", "ExtremeC3.pth", "52ff1681c7f65899f203106a64562c3a709172f3a65aa1ad5bef7bb9a22a39db",
+         "ExtremeC3Net portrait segmentation (Park et al. 2019), clovaai/ext_portrait_segmentation "
+         "result/ExtremeC3/ExtremeC3.pth", "portrait"),
+        ("sky-u2netp-param", "skysegsmall_sim-opt-fp16.param",
+         "7af3523130445db42d94503558c08ce991932f843b92e4e921c99d732768895e",
+         "sky segmentation U^2-Net-P graph (ncnn text), xiongzhu666/Sky-Segmentation-and-Post-processing", "sky"),
+        ("sky-u2netp-bin", "skysegsmall_sim-opt-fp16.bin",
+         "ff1e18f71dc0a0cf8a56b634c59f68d296deffd015cbed27a6d5e302f991faf2",
+         "sky segmentation U^2-Net-P weights (ncnn, float16), xiongzhu666/Sky-Segmentation-and-Post-processing",
+         "sky")):
+    REGISTRY[_name] = WeightSpec(
+        _name, "segment", _file, _sha, _what + "; bundled in painterly", "segment",
+        package=(_SEG[0], _SEG[1].format(_file), _SEG[2]), kind="segmenter",
+        licence=f"MIT ({'NAVER Corp.' if _lic == 'portrait' else 'xiongzhu666'}); "
+                f"see painterly/data/segment/LICENSE-{_lic}")
+
 
 def encoders() -> list[str]:
     """Names of the registered VGG encoders (the choices of --encoder)."""

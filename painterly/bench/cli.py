@@ -15,10 +15,11 @@ from ..options import positive_int
 
 def configure(b: argparse.ArgumentParser) -> None:
     """The flags of `painterly bench` on its sub-parser `b`."""
-    b.add_argument("what", choices=("gatys", "fast", "print", "photo"),
+    b.add_argument("what", choices=("gatys", "fast", "print", "photo", "masks"),
                    help="gatys: per-step time/memory; fast: every one-pass method and training speed; "
                         "print: every tiled method at print size (6000x4000), seconds and peak memory; "
-                        "photo: photorealistic transfer on photo pairs (SSIM, colour distance, time, memory)")
+                        "photo: photorealistic transfer on photo pairs (SSIM, colour distance, time, memory); "
+                        "masks: automatic masks' IoU against hand-made masks, seconds at 512 px and 24 MP")
     b.add_argument("--pairs", default=None, metavar="DIR",
                    help="bench photo: folder with content/, style/ (+ *_segment/) photo pairs")
     b.add_argument("-o", "--output", default=None, help="JSON file to write (default bench-WHAT.json)")
@@ -73,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
         result = photo_benchmark(args.pairs, methods=args.methods, quick=args.quick, image_dir=args.images,
                                  progress=lambda row: print(f"bench: {row['pair']} {row['method']} ssim {row['ssim']}"
                                                             f" ratio {row['distance_ratio']}", file=sys.stderr))
+    elif args.what == "masks":
+        from .masks import masks_benchmark
+        result = masks_benchmark(quick=args.quick)
     elif args.what == "fast":
         result = bench.fast_benchmark(args.sizes, quick=args.quick, device=pick_device(args.device))
     else:
