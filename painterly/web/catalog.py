@@ -165,7 +165,7 @@ def examples() -> dict:
             styles.append({"id": name, "method": m.name,
                            "title": e.title if e else name.replace("_", " ").replace("-", " ").title(),
                            "url": f"/api/examples/{e.file}" if e else None})
-    return {"photos": [item(e) for e in EXAMPLES if e.kind == "photo"],
+    return {"photos": [item(e) for e in EXAMPLES if e.kind != "painting"],   # kind is "photo" or "painting"
             "paintings": [item(e) for e in EXAMPLES if e.kind == "painting"],
             "styles": styles}
 
