@@ -146,12 +146,11 @@ def test_memory_is_checked_before_it_is_spent_under_ulimit_v(files, tmp_path):
     RuntimeError("MPS backend out of memory (MPS allocated: 1.2 GB)"),
 ])
 def test_allocator_failures_of_any_wording_are_one_line(files, monkeypatch, capsys, tmp_path, exc):
-    from painterly import methods
-    m = methods.get("adain")
+    from painterly.methods.arbitrary import stylize
 
-    def fail(run, options):
+    def fail(*args, **kwargs):
         raise exc
-    monkeypatch.setattr(m, "run", fail)
+    monkeypatch.setattr(stylize, "prepare_levels", fail)     # the first heavy step of an adain run
     code = main(["stylize", str(files / "c.png"), str(files / "s.png"), "--method", "adain", "--size", "32",
                  "-o", str(tmp_path / "o.png")])
     err = one_line_error(capsys, code, "out of memory", "lower --size")
