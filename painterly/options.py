@@ -103,6 +103,14 @@ def check_fields(o: Any) -> Any:
     return o
 
 
+def check_together(o: Any, a: str, b: str, problem: Callable[[str], str]) -> None:
+    """Two fields that only work together (e.g. the photo's and the style's label maps): OptionError
+    naming the one left out; `problem(missing)` says why."""
+    if (getattr(o, a) is None) != (getattr(o, b) is None):
+        missing = b if getattr(o, a) is not None else a
+        raise OptionError(missing, problem(missing))
+
+
 def _num(v: float) -> str:
     """A bound or value for a message: whole numbers in full (2**63 - 1 too), others short."""
     return str(v) if isinstance(v, int) else f"{v:g}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ... import images
-from ...options import OptionError, check_fields, opt
+from ...options import OptionError, check_fields, check_together, opt
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,5 @@ class ArbitraryOptions:
         if not 0.0 <= self.alpha <= 1.0:
             raise OptionError("alpha", f"must be between 0 and 1, got {self.alpha}")
         check_fields(self)
-        if (self.content_labels is None) != (self.style_labels is None):
-            missing = "style_labels" if self.content_labels is not None else "content_labels"
-            raise OptionError(missing, "is needed with the other label map: give one label map for each image")
+        check_together(self, "content_labels", "style_labels",
+                       lambda missing: "is needed with the other label map: give one label map for each image")

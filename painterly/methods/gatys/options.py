@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from ...options import OptionError, SEED_MAX, check_fields, opt
+from ...options import OptionError, SEED_MAX, check_fields, check_together, opt
 
 DEFAULT_CONTENT_LAYERS = ("conv4_2",)
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -95,9 +95,8 @@ class GatysOptions:
             raise OptionError("style_scale", "must be > 0")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise OptionError("lr", f"must be > 0, got {self.lr}")
-        if (self.content_labels is None) != (self.style_labels is None):
-            missing = "style_labels" if self.content_labels is not None else "content_labels"
-            raise OptionError(missing, "is needed with the other label map: give one label map for each image")
+        check_together(self, "content_labels", "style_labels",
+                       lambda missing: "is needed with the other label map: give one label map for each image")
         return self
 
     def encoder_name(self) -> str:

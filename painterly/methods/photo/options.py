@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ...options import OptionError, check_fields, opt
+from ...options import check_fields, check_together, opt
 
 SMOOTHING = ("guided", "matting", "none")
 MIN_STYLE_SIDE = 32
@@ -35,7 +35,6 @@ class PhotoOptions:
 
     def validate(self) -> None:
         check_fields(self)
-        if (self.content_labels is None) != (self.style_labels is None):
-            missing, other = (("style_labels", "the photo's") if self.content_labels is not None
-                              else ("content_labels", "the reference's"))
-            raise OptionError(missing, f"is needed with {other} label map: give one label map for each photo")
+        check_together(self, "content_labels", "style_labels",
+                       lambda missing: f"is needed with {'the photo' if missing == 'style_labels' else 'the reference'}"
+                                       "'s label map: give one label map for each photo")
