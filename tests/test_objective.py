@@ -66,7 +66,7 @@ def test_gatys_adds_a_callers_term_and_starts_from_a_callers_image(content, styl
     history under its name; `init` replaces the start image."""
     c = content[..., :48, :48]
     grey = torch.full_like(c, 0.5)
-    pull = ImageTerm("grey", lambda img: (img - grey).pow(2).mean(), weight=1e7)
+    pull = ImageTerm("grey", lambda img: (img - grey).pow(2).mean(), weight=1e11)
     o = gatys.GatysOptions(steps=8, precision="float32")
     plain = gatys.run(c, [style], o)
     pulled = gatys.run(c, [style], o, terms=[pull])
