@@ -183,6 +183,16 @@ class Painter:
                  image_callback: Optional[Callable[[int, torch.Tensor], None]] = None,
                  image_every: int = 0) -> StylizeResult:
         """Paint `content` (default: the request's own photo)."""
+        return self._paint(content, callback, image_callback, image_every, check_only=False)
+
+    def check(self, content: Any = None) -> None:
+        """Every check a run of `content` makes before it decodes a pixel (sizes, tiles, memory),
+        without running it: a server refuses a bad request before queueing it."""
+        self._paint(content, None, None, 0, check_only=True)
+
+    def _paint(self, content: Any, callback: Optional[Callable[[int, dict], None]],
+               image_callback: Optional[Callable[[int, torch.Tensor], None]], image_every: int,
+               check_only: bool) -> Optional[StylizeResult]:
         req = self.request if content is None else self.request.with_content(content)
         m, o, t, dev = self.method, req.options, req.transfer, self.device
         content = req.content
@@ -202,6 +212,10 @@ class Painter:
                   + [(x, "mask", max(h, w)) for x in [*([t.mask] if t.mask is not None else []),
                                                        *(t.style_masks or [])] if not _is_auto(x)])
         tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
+        if check_only:
+            if tile_side is None:
+                check_fits(m, h, w, dev, o, inputs, s_sizes)
+            return None
         if tile_side is not None:
             with memory_guard("lower --size"):
                 return _run_tiled(req, m, (h, w), dev, tiling.Tiles(
