@@ -80,11 +80,14 @@ def run(args: argparse.Namespace) -> int:
         from .video import video_benchmark
         out = args.output or "bench-video.json"
 
-        def row(kind: str, r: dict) -> None:
+        def row(kind: str, r: dict, partial: dict) -> None:   # a long run keeps what it has measured
             ratio = r.get("ratio_to_stable") or r.get("ratio_to_input") or {"fps": r.get("fps")}
             print(f"bench: {kind} {r['method']} {r.get('clip', '')} "
                   + " ".join(f"{k} {v:.3g}" for k, v in ratio.items()), file=sys.stderr, flush=True)
+            bench.write(out, partial)
         result = video_benchmark(quick=args.quick, device=pick_device(args.device), only=args.methods, progress=row)
+        print(f"wrote {bench.write(out, result)}", file=sys.stderr)
+        return 0
     elif args.what == "masks":
         from .masks import masks_benchmark
         result = masks_benchmark(quick=args.quick)

@@ -171,15 +171,16 @@ def _bunny(n: int, size: int, start: float) -> list[np.ndarray]:
 
 
 def video_benchmark(quick: bool = False, device: str = "cpu", only: Optional[Sequence[str]] = None,
-                    progress: Optional[Callable[[str, dict], None]] = None) -> dict:
-    """Every measurement above, as one JSON-ready dict (see the module docstring)."""
+                    progress: Optional[Callable[[str, dict, dict], None]] = None) -> dict:
+    """Every measurement above, as one JSON-ready dict (see the module docstring). `progress(kind, row,
+    result so far)` after each measurement, so a long run can keep what it has."""
     from . import _machine
     cfgs = {k: v for k, v in configs(quick).items() if not only or v[0] in only or k in only}
     scene = np.asarray(images.open_image(bundled("tubingen.jpg")).convert("RGB"))
     sprite = np.asarray(images.open_image(bundled("golden_gate.jpg")).convert("RGB"))
     stats = StyleStats(bundled("starry_night.jpg"), device)
     size = (96, 64) if quick else (160, 96)
-    n = {"pan": 8 if quick else 24, "zoom": 6 if quick else 16, "object": 6 if quick else 16}
+    n = {"pan": 8 if quick else 24, "zoom": 6 if quick else 12, "object": 6 if quick else 12}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     result: dict = {"machine": _machine(), "load_average_at_start": load, "quick": quick,
                     "note": "the machine was shared (load average above); seconds and frames/s are pessimistic",
@@ -188,12 +189,12 @@ def video_benchmark(quick: bool = False, device: str = "cpu", only: Optional[Seq
     def report(kind: str, row: dict) -> None:
         result[kind].append(row)
         if progress:
-            progress(kind, row)
+            progress(kind, row, result)
     for label, cfg in cfgs.items():
         for kind in synthetic.KINDS:
             clip = synthetic.Clip(kind, size, n[kind])
             report("synthetic", synthetic_clip(label, cfg, clip, scene, sprite, device, stats))
-    real_size, real_n = (160, 6) if quick else (320, 16)
+    real_size, real_n = (160, 6) if quick else (256, 12)
     frames = _bunny(real_n, real_size, 1.0)
     flows, masks = metrics.estimated_flows(frames, "farneback")
     own = metrics.mean(metrics.warping_errors(frames, flows, masks))

@@ -52,14 +52,15 @@ def blend(stylised: np.ndarray, guide: Guide, keep: float = KEEP) -> np.ndarray:
     """O = S + keep * trust * (W(O_prev) - S), (H, W, 3) float32. Exact where the warped previous
     output equals the new stylisation (identical frames stay identical)."""
     w = (keep * guide.trust)[..., None]
-    return restore_texture((stylised + w * (guide.previous - stylised)).astype(np.float32), stylised)
+    return restore_texture((stylised + w * (guide.previous - stylised)).astype(np.float32), stylised, w)
 
 
-def restore_texture(blended: np.ndarray, stylised: np.ndarray, sigma: float = 1.5,
+def restore_texture(blended: np.ndarray, stylised: np.ndarray, where: np.ndarray, sigma: float = 1.5,
                     allowed: float = HF_LOSS) -> np.ndarray:
     """Give back the high frequencies (detail above a `sigma` px Gaussian) a blend lost against the
     frame's own stylisation, per channel, beyond `allowed` (5 %): one gain per frame and channel, so
-    it follows the style's strength without adding flicker. Unchanged when nothing was lost."""
+    it follows the style's strength without adding flicker, applied in proportion to `where` (the
+    blend's weight: pixels painted fresh stay as they are). Unchanged when nothing was lost."""
     import cv2
     lo_b, lo_s = cv2.GaussianBlur(blended, (0, 0), sigma), cv2.GaussianBlur(stylised, (0, 0), sigma)
     hb, hs = blended - lo_b, stylised - lo_s
@@ -67,4 +68,4 @@ def restore_texture(blended: np.ndarray, stylised: np.ndarray, sigma: float = 1.
     if not (gain > 1.0).any():
         return blended
     gain = np.maximum(gain, 1.0).astype(np.float32)
-    return (lo_b + hb * gain).astype(np.float32)
+    return (lo_b + hb * (1.0 + (gain - 1.0) * where)).astype(np.float32)
