@@ -181,9 +181,10 @@ class Painter:
 
     def __call__(self, content: Any = None, callback: Optional[Callable[[int, dict], None]] = None,
                  image_callback: Optional[Callable[[int, torch.Tensor], None]] = None,
-                 image_every: int = 0) -> StylizeResult:
-        """Paint `content` (default: the request's own photo)."""
-        return self._paint(content, callback, image_callback, image_every, check_only=False)
+                 image_every: int = 0, guide: Any = None) -> StylizeResult:
+        """Paint `content` (default: the request's own photo). `guide`: a video frame's
+        `temporal.Guide`, passed on to a method that follows the motion itself (`uses_guide`)."""
+        return self._paint(content, callback, image_callback, image_every, check_only=False, guide=guide)
 
     def check(self, content: Any = None) -> None:
         """Every check a run of `content` makes before it decodes a pixel (sizes, tiles, memory),
@@ -192,7 +193,7 @@ class Painter:
 
     def _paint(self, content: Any, callback: Optional[Callable[[int, dict], None]],
                image_callback: Optional[Callable[[int, torch.Tensor], None]], image_every: int,
-               check_only: bool) -> Optional[StylizeResult]:
+               check_only: bool, guide: Any = None) -> Optional[StylizeResult]:
         req = self.request if content is None else self.request.with_content(content)
         m, o, t, dev = self.method, req.options, req.transfer, self.device
         content = req.content
@@ -223,10 +224,11 @@ class Painter:
                     self.tile_callback))
         check_fits(m, h, w, dev, o, inputs, s_sizes)
         with memory_guard("lower --size"):
-            return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every)
+            return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every,
+                                   guide if m.uses_guide else None)
 
     def _run_whole(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
-                   image_every: int) -> StylizeResult:
+                   image_every: int, guide: Any = None) -> StylizeResult:
         """Decode the inputs (each at no more than about twice the size it is used at), run the method,
         post-process (strength, colours, mask)."""
         m, t, dev = self.method, req.transfer, self.device
@@ -243,7 +245,7 @@ class Painter:
         mk = _load_mask(t.mask, c, (h, w), "mask", t) if t.mask is not None else None
         region_masks = (tuple(_load_mask(sm, c, (h, w), "style mask", t) for sm in style_masks)
                         if style_masks is not None else None)
-        r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every)
+        r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every, guide)
         if self._runner is None:
             self._runner = m.prepared(r)
         res = self._runner(r)
