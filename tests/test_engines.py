@@ -19,6 +19,9 @@ from painterly.engines.options import EngineOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 ADAIN = {"method": "adain", "size": 48, "device": "cpu"}
+#: Pictures are byte-identical across engines at the same number of torch threads per painting process
+#: (oneDNN's convolutions sum in a thread-count-dependent order).
+LOCAL = EngineOptions(threads=1)
 
 
 def _photos(folder: Path, n: int, broken: bool = True, sub: bool = True) -> Path:
@@ -57,7 +60,7 @@ def photos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_out(photos, style_path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local") / "out"
-    res = batch.stylize_folder(photos, [style_path], out, **ADAIN)
+    res = batch.stylize_folder(photos, [style_path], out, engine=LOCAL, **ADAIN)
     assert res.done == 7 and len(res.skipped) == 1 and not res.kept
     return out
 
@@ -83,14 +86,16 @@ def test_local_engine_mirrors_sub_folders_resumes_and_overwrites(photos, local_o
     (out / "p00.png").write_bytes(pics["p00.png"])
     (out / ".p01.png.abc123.part").write_bytes(b"half a picture")       # a killed run's unfinished write
     seen = []
-    res = batch.stylize_folder(photos, [style_path], out, progress=lambda i, n: seen.append((i, n)), **ADAIN)
+    res = batch.stylize_folder(photos, [style_path], out, progress=lambda i, n: seen.append((i, n)), engine=LOCAL,
+                               **ADAIN)
     assert res.kept == [str(out / "p00.png")] and res.done == 6 and len(res.skipped) == 1
     assert seen[0] == (2, 8) and seen[-1] == (8, 8)         # kept pictures count as done from the start
     assert _pictures(out) == pics
     _no_partials(out)
-    again = batch.stylize_folder(photos, [style_path], out, **ADAIN)
+    again = batch.stylize_folder(photos, [style_path], out, engine=LOCAL, **ADAIN)
     assert again.done == 0 and len(again.kept) == 7 and len(again.skipped) == 1
-    redo = batch.stylize_folder(photos, [style_path], out, engine=EngineOptions(overwrite=True), **ADAIN)
+    redo = batch.stylize_folder(photos, [style_path], out, engine=EngineOptions(overwrite=True, threads=1),
+                                **ADAIN)
     assert redo.done == 7 and not redo.kept and _pictures(out) == pics
 
 
@@ -120,7 +125,7 @@ def test_uri_folders_paint_like_local_ones_and_name_the_uri(photos, local_out, s
     out = tmp_path / "out"
     skipped = []
     res = batch.stylize_folder(f"file://{photos}", [style_path], f"file://{out}",
-                               on_skip=lambda f, e: skipped.append(e), **ADAIN)
+                               on_skip=lambda f, e: skipped.append(e), engine=LOCAL, **ADAIN)
     assert res.done == 7 and _pictures(out) == _pictures(local_out)
     assert skipped == [f"content image 'file://{photos}/broken.jpg' is not an image format painterly can read "
                        "(use PNG, JPEG, WebP, BMP, TIFF or GIF)"]
@@ -145,7 +150,8 @@ def test_ray_paints_byte_identical_pictures_with_the_same_summary(ray_cluster, p
     for engine in ("local", "ray"):
         out = tmp_path / engine
         code = cli.main(["stylize", str(photos), str(style_path), "--method", "adain", "--size", "48", "--device",
-                         "cpu", "--engine", engine, "--batch-size", "2", "--quiet", "-o", str(out)])
+                         "cpu", "--engine", engine, "--threads", "1", "--quiet", "-o", str(out)]
+                        + (["--batch-size", "2"] if engine == "ray" else []))
         err = capsys.readouterr().err.replace(str(out), "OUT").strip().splitlines()
         lines[engine] = (code, [e for e in err if e.startswith(("painterly:", "stylised"))])
         assert _pictures(out) == _pictures(local_out), engine
@@ -158,7 +164,7 @@ def test_ray_paints_byte_identical_pictures_with_the_same_summary(ray_cluster, p
 def test_a_worker_killed_mid_job_leaves_every_picture_once_and_complete(ray_cluster, style_path, tmp_path):
     photos = _photos(tmp_path / "in", 12, broken=False, sub=False)
     local = tmp_path / "local"
-    batch.stylize_folder(photos, [style_path], local, **ADAIN)
+    batch.stylize_folder(photos, [style_path], local, engine=LOCAL, **ADAIN)
     out = tmp_path / "ray"
     outcomes, killed = [], []
 
@@ -168,7 +174,7 @@ def test_a_worker_killed_mid_job_leaves_every_picture_once_and_complete(ray_clus
             pid = int(o.worker.rsplit(":", 1)[1])
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-    res = batch.stylize_folder(photos, [style_path], out, engine=EngineOptions(engine="ray", batch_size=1),
+    res = batch.stylize_folder(photos, [style_path], out, engine=EngineOptions(engine="ray", batch_size=1, threads=1),
                                on_outcome=kill_first_worker, **ADAIN)
     assert killed and killed[0] != os.getpid()
     assert res.done == 12 and not res.skipped and not res.interrupted
@@ -181,7 +187,7 @@ def test_a_worker_killed_mid_job_leaves_every_picture_once_and_complete(ray_clus
 def test_a_driver_interrupted_mid_job_keeps_complete_pictures_and_resumes(ray_cluster, style_path, tmp_path):
     photos = _photos(tmp_path / "in", 12, broken=False, sub=False)
     local = tmp_path / "local"
-    batch.stylize_folder(photos, [style_path], local, **ADAIN)
+    batch.stylize_folder(photos, [style_path], local, engine=LOCAL, **ADAIN)
     out = tmp_path / "ray"
     got = []
 
@@ -189,7 +195,7 @@ def test_a_driver_interrupted_mid_job_keeps_complete_pictures_and_resumes(ray_cl
         got.append(o)
         if len(got) == 2:
             signal.raise_signal(signal.SIGINT)              # Ctrl-C in the driver, as from the terminal
-    ray_opts = EngineOptions(engine="ray", batch_size=1)
+    ray_opts = EngineOptions(engine="ray", batch_size=1, threads=1)
     res = batch.stylize_folder(photos, [style_path], out, engine=ray_opts, on_outcome=ctrl_c, **ADAIN)
     assert res.interrupted and 2 <= res.done < 12
     time.sleep(3)                                            # the job has stopped: nothing more appears
@@ -227,3 +233,23 @@ def test_ctrl_c_in_a_terminal_stops_the_cli_and_a_rerun_resumes(ray_cluster, sty
     assert cli.main([a for a in argv if a != "--quiet"]) == 0
     assert f"stylised {40 - n} of 40 images into {out}; kept {n} already there" in capsys.readouterr().err
     assert len(list(out.glob("*.png"))) == 40
+
+
+def test_files_the_request_names_travel_to_workers_that_lack_them(style_path, tmp_path):
+    """A worker on another machine gets the style image (and any mask or model file) as bytes."""
+    pytest.importorskip("ray")
+    from painterly.engines import ray as ray_engine
+    from painterly.pipeline import make_request
+    style = tmp_path / "style.jpg"
+    style.write_bytes(style_path.read_bytes())
+    mask = tmp_path / "mask.png"
+    Image.new("L", (64, 48), 255).save(mask)
+    req = make_request(None, [style], method="adain", size=48, mask=str(mask), device="cpu")
+    files = ray_engine.request_files(req)
+    assert set(files) == {str(style), str(mask)}
+    assert ray_engine.localised(req, files, str(tmp_path / "w")) is req          # same machine: unchanged
+    style.unlink()
+    mask.unlink()
+    there = ray_engine.localised(req, files, str(tmp_path / "w"))
+    assert Path(there.styles[0]).read_bytes() == style_path.read_bytes() and Path(there.styles[0]).name == "style.jpg"
+    assert Path(there.transfer.mask).is_file() and there.options == req.options

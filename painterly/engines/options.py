@@ -27,6 +27,10 @@ class EngineOptions:
     batch_size: int = opt(4, min=1, web=False, metavar="N",
                           help="engine ray: photos per task (fewer round trips; a lost worker's task is "
                                "painted again)")
+    threads: Optional[int] = opt(None, min=1, web=False, metavar="N",
+                                 help="torch threads of each painting process (default: local: every core; ray: "
+                                      "the cores shared out among the workers); the engines' pictures are "
+                                      "byte-identical when it is the same")
     overwrite: bool = opt(False, web=False,
                           help="folders: paint pictures that already exist again (default: keep them, so a "
                                "rerun resumes where a stopped one ended)")

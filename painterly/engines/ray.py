@@ -16,14 +16,19 @@ and stopped after it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Optional
 
+from .. import storage
 from ..errors import InputError
 from ..pipeline import Painter
+from ..request import Request
 from .base import FolderJob, Item, Outcome, error_fields, first_good, paint_item, raise_error
 from .options import EngineOptions
 
@@ -87,16 +92,68 @@ def connected(options: EngineOptions) -> Iterator[Any]:
         ray.shutdown()
 
 
-def plan_workers(resources: dict, device: str, workers: Optional[int]) -> tuple[int, int, bool]:
-    """(workers, torch threads per worker, one GPU per worker?) for a cluster's resources: one
-    worker per GPU when the cluster has GPUs and the request does not ask for the CPU, else one
-    per CPU core; the CPUs are shared out among the workers as threads."""
+def plan_workers(resources: dict, device: str, workers: Optional[int],
+                 threads: Optional[int] = None) -> tuple[int, int, float, bool]:
+    """(workers, torch threads per worker, CPUs each reserves, one GPU per worker?) for a cluster's
+    resources: one worker per GPU when the cluster has GPUs and the request does not ask for the
+    CPU, else one per CPU core; the CPUs are shared out among the workers as threads."""
     gpus = int(resources.get("GPU", 0))
     cpus = max(1, int(resources.get("CPU", 1)))
     use_gpu = gpus > 0 and (device == "auto" or device.startswith("cuda"))
     n = workers or (gpus if use_gpu else cpus)
-    threads = 1 if use_gpu else max(1, cpus // n)
-    return n, threads, use_gpu
+    share = max(1, cpus // n)
+    t = threads or (1 if use_gpu else share)
+    return n, t, min(t, cpus / n), use_gpu
+
+
+#: Largest file the request names (style image, mask, model) that travels with the painter.
+MAX_SHIPPED_FILE = 256 * 2**20
+
+
+def request_files(request: Request) -> dict[str, bytes]:
+    """The local files a request names (style images, masks, file-valued options such as a model),
+    with their bytes: they travel with the painter to workers on other machines."""
+    out: dict[str, bytes] = {}
+
+    def visit(v: Any) -> None:
+        if isinstance(v, (tuple, list)):
+            for x in v:
+                visit(x)
+        elif isinstance(v, (str, os.PathLike)) and not storage.is_uri(v) and os.path.isfile(v) \
+                and os.path.getsize(v) <= MAX_SHIPPED_FILE:
+            out[str(v)] = Path(v).read_bytes()
+    visit(request.styles)
+    for o in (request.transfer, request.options):
+        for f in dataclasses.fields(o):
+            visit(getattr(o, f.name))
+    return out
+
+
+def localised(request: Request, files: dict[str, bytes], where: str) -> Request:
+    """The request with every shipped file that is missing on this machine written under `where`
+    (same name, same bytes) and named there instead."""
+    moved: dict[str, str] = {}
+    for i, (path, data) in enumerate(sorted(files.items())):
+        if not os.path.isfile(path):
+            d = Path(where) / str(i)
+            d.mkdir(parents=True, exist_ok=True)
+            (d / Path(path).name).write_bytes(data)
+            moved[path] = str(d / Path(path).name)
+    if not moved:
+        return request
+
+    def swap(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return tuple(swap(x) for x in v)
+        if isinstance(v, (str, os.PathLike)) and str(v) in moved:
+            return moved[str(v)]
+        return v
+
+    def swapped(o: Any) -> Any:
+        changes = {f.name: swap(getattr(o, f.name)) for f in dataclasses.fields(o)}
+        return dataclasses.replace(o, **{k: v for k, v in changes.items() if v is not getattr(o, k)})
+    return dataclasses.replace(request, styles=swap(request.styles), transfer=swapped(request.transfer),
+                               options=swapped(request.options))
 
 
 class PaintBatch:
@@ -106,7 +163,10 @@ class PaintBatch:
         import ray
         import torch
         torch.set_num_threads(threads)
-        self.painter: Painter = ray.get(shipped[0])
+        painter, files = ray.get(shipped[0])
+        self._files = tempfile.TemporaryDirectory(prefix="painterly-request-")
+        painter.request = localised(painter.request, files, self._files.name)
+        self.painter: Painter = painter
 
     def __call__(self, batch: dict) -> dict:
         out: dict[str, list] = {k: [] for k in FIELDS}
@@ -138,17 +198,18 @@ def run(job: FolderJob, options: EngineOptions, report: Callable[[Outcome], None
     """Paint `job` on Ray; `report` each outcome as its task ends (in the order tasks end)."""
     with connected(options) as ray:
         _quiet_data(ray)
-        n, threads, use_gpu = plan_workers(ray.cluster_resources(), job.request.transfer.device, options.workers)
+        n, threads, cpus, use_gpu = plan_workers(ray.cluster_resources(), job.request.transfer.device,
+                                                 options.workers, options.threads)
         painter = Painter(job.request)
         if not use_gpu or painter.device.startswith("cuda"):    # prepared here on the workers' kind of device
             painter = first_good(painter, [i.source for i in job.items]) or painter
-        shipped = ray.put(painter)
+        shipped = ray.put((painter, request_files(job.request)))
         items = [{"source": i.source, "output": i.output} for i in job.items]
         ds = ray.data.from_items(items, override_num_blocks=max(1, math.ceil(len(items) / options.batch_size)))
         ds = ds.map_batches(PaintBatch, fn_constructor_args=([shipped], threads), batch_size=options.batch_size,
                             compute=ray.data.ActorPoolStrategy(size=min(n, len(items)),
                                                                max_tasks_in_flight_per_actor=2),
-                            num_cpus=threads, num_gpus=1 if use_gpu else 0, batch_format="numpy")
+                            num_cpus=cpus, num_gpus=1 if use_gpu else 0, batch_format="numpy")
         rows = iter(ds.iter_rows())
         try:
             for row in rows:
