@@ -28,8 +28,8 @@ PathLike = Union[str, os.PathLike]
 
 
 def is_video(path: PathLike) -> bool:
-    from .video import VIDEO_SUFFIXES
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+    from .video import is_video
+    return is_video(path)
 
 
 def _request(request: Optional[Request], content: Any, styles: Sequence[Any], run_values: dict) -> Request:
@@ -100,35 +100,8 @@ def stylize_folder(folder: PathLike, styles: Sequence[PathLike] = (), output: Pa
                         source_type=lambda s: s if storage.is_uri(s) else Path(s))
 
 
-@dataclass
-class VideoResult:
-    output: Path
-    frames: int
-    fps: float
-    interrupted: bool = False
-
-
-def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (),
-                  progress: Optional[Callable[[int, int], None]] = None, *, request: Optional[Request] = None,
-                  **options: Any) -> VideoResult:
-    """Frame by frame into the video `dst`; Ctrl-C keeps a playable video of the frames done so far.
-    `progress(frames_done, frames_expected)` after each frame (expected is 0 when unknown).
-    `request` (its content is each frame), or `run_stylize`'s keywords in `options`."""
-    from .video import filter_video, probe
-    painter = Painter(_request(request, None, styles, options))
-    dst = Path(dst)
-    images.check_output_path(dst, {dst.suffix.lower()} if dst.suffix else {".mp4"})
-    info = probe(src)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done = n
-        if progress:
-            progress(n, info["frames"])
-
-    try:
-        filter_video(src, dst, lambda frame: painter(frame).image, progress=tick)
-    except KeyboardInterrupt:
-        return VideoResult(dst, done, info["fps"], interrupted=True)
-    return VideoResult(dst, done, info["fps"])
+def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (), progress: Optional[Callable] = None,
+                  **kw: Any):
+    """A video (or a folder of frames) into a video or a folder of frames: `painterly.video_paint.stylize_video`."""
+    from .video_paint import stylize_video as paint
+    return paint(src, dst, styles, progress, **kw)

@@ -41,6 +41,7 @@ def _transfer_options(p: argparse.ArgumentParser) -> None:
                    help="iterative methods: also save the image every N steps as OUT_stepN.ext")
     o.add_argument("--history", default=None, metavar="FILE.json", help="write per-step losses as JSON")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
+    _video_options(p)
     _engine_options(p)
     seen = {"device"}
     for cls in dict.fromkeys(m.options for m in ms):
@@ -53,6 +54,15 @@ def _transfer_options(p: argparse.ArgumentParser) -> None:
 def _engine_options(p: argparse.ArgumentParser) -> None:
     from .engines.options import EngineOptions
     add_arguments(p, EngineOptions, "folders: engine and resume")
+
+
+def _video_options(p: argparse.ArgumentParser) -> None:
+    """Flags of a video (or a folder of frames) as input or output."""
+    from .video_paint import VideoOptions
+    add_arguments(p, VideoOptions, "videos and frame sequences (CONTENT a video or a folder of frames; -o a video "
+                                   "or a folder)")
+    p.add_argument("--resume", action="store_true",
+                   help="videos: continue an interrupted run into the same -o (same inputs and options)")
 
 
 def _training_options(p: argparse.ArgumentParser, where: Optional[str], resume_from: str) -> None:
@@ -185,6 +195,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     tr.add_argument("--preserve-colors", nargs="?", const="luminance", choices=("luminance",), default=None)
     tr.add_argument("--mask", default=None, help="image whose white area is translated")
     tr.add_argument("--quiet", action="store_true")
+    _video_options(tr)
     _engine_options(tr)
     tr.set_defaults(func=cmd_translate, method="cyclegan")
 
@@ -230,6 +241,11 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     from . import storage
     from .engines.options import EngineOptions
     engine = from_args(EngineOptions, args).validate()
+    if _is_video_run(args, content, out):
+        if engine.engine != "local":
+            raise OptionError("engine", f"{engine.engine} paints folders of photos; a video is painted here (leave the "
+                                        "option out)")
+        return _stylize_video(args, request, content, out)
     if Path(content).is_dir() or storage.is_uri(content):
         with Bar(None, "stylize", "image", args.quiet) as bar:
             res = batch.stylize_folder(content, output=out, progress=lambda i, n: bar.update(i, n),
@@ -240,18 +256,8 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
             print(line, file=sys.stderr)
         return code
     if engine.engine != "local":
-        raise OptionError("engine", f"{engine.engine} paints folders; give a folder of photos (one photo or a video "
-                                    "is painted here: leave the option out)")
-    if batch.is_video(content):
-        with Bar(None, "video", "frame", args.quiet) as bar:
-            v = batch.stylize_video(content, out, progress=lambda i, n: bar.update(i, n), request=request)
-        if v.interrupted:
-            print(f"painterly: interrupted; saved the first {v.frames} frames to {v.output}" if v.frames else
-                  "painterly: interrupted before the first frame; nothing saved", file=sys.stderr)
-            return 130
-        if not args.quiet:
-            print(f"saved {v.output} ({v.frames} frames, {v.fps:.3g} fps)", file=sys.stderr)
-        return 0
+        raise OptionError("engine", f"{engine.engine} paints folders; give a folder of photos (one photo is painted "
+                                    "here: leave the option out)")
     iterative = methods.get(request.method).iterative
     opts = request.options
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
@@ -289,6 +295,46 @@ def _folder_summary(res: Any, folder: str) -> tuple[str, int]:
         return (f"nothing to do: all {res.total} pictures are already in {res.output} (--overwrite paints them "
                 "again)", 0)
     return f"stylised {res.done} of {res.total} images into {res.output}{kept}{skipped}", 2 if res.skipped else 0
+
+
+def _is_video_run(args: argparse.Namespace, content: str, out: str) -> bool:
+    """A video in, or frames in and a video out, or a folder in and out painted as a frame sequence
+    (--temporal given): the video path. A folder into a folder is otherwise a folder of photos."""
+    from . import video
+    if video.is_video(content):
+        return True
+    if Path(content).is_dir():
+        return video.is_video(out) or getattr(args, "temporal", None) is True
+    return False
+
+
+def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str) -> int:
+    from .progress import Bar
+    from .video_paint import VideoOptions, stylize_video
+    vo = from_args(VideoOptions, args)
+    with Bar(None, "video", "frame", args.quiet) as bar:
+        def progress(p) -> None:
+            if bar.bar is None:
+                bar.initial = p.resumed
+            bar.update(p.done, p.total or None)
+
+        def damaged(i: int, reason: str) -> None:
+            bar.write(f"painterly: warning: {reason}; its place repeats the frame before it")
+        v = stylize_video(content, out, progress=progress, request=request, video=vo,
+                          resume=getattr(args, "resume", False), on_damaged=damaged)
+    for note in v.notes:
+        print(f"painterly: warning: {note}", file=sys.stderr)
+    if v.interrupted:
+        print(f"painterly: interrupted; saved the first {v.frames} frames to {v.output}"
+              + (" (with its audio)" if v.frames and not v.notes else "")
+              + "; continue with --resume" if v.frames else
+              "painterly: interrupted before the first frame; nothing saved", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        how = "temporally consistent" if v.temporal else "frame by frame"
+        print(f"saved {v.output} ({v.frames} frames at {v.fps:.3g} fps, {how}; painted {v.painted} in "
+              f"{v.seconds:.1f} s, {v.frames_per_second:.2f} frames/s)", file=sys.stderr)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -217,8 +217,19 @@ class Painter:
 
     def __call__(self, content: Any = None, callback: Optional[Callable[[int, dict], None]] = None,
                  image_callback: Optional[Callable[[int, torch.Tensor], None]] = None,
-                 image_every: int = 0) -> StylizeResult:
-        """Paint `content` (default: the request's own photo)."""
+                 image_every: int = 0, guide: Any = None) -> StylizeResult:
+        """Paint `content` (default: the request's own photo). `guide`: a video frame's
+        `temporal.Guide`, passed on to a method that follows the motion itself (`uses_guide`)."""
+        return self._paint(content, callback, image_callback, image_every, check_only=False, guide=guide)
+
+    def check(self, content: Any = None) -> None:
+        """Every check a run of `content` makes before it decodes a pixel (sizes, tiles, memory),
+        without running it: a server refuses a bad request before queueing it."""
+        self._paint(content, None, None, 0, check_only=True)
+
+    def _paint(self, content: Any, callback: Optional[Callable[[int, dict], None]],
+               image_callback: Optional[Callable[[int, torch.Tensor], None]], image_every: int,
+               check_only: bool, guide: Any = None) -> Optional[StylizeResult]:
         req = self.request if content is None else self.request.with_content(content)
         m, o, t, dev = self.method, req.options, req.transfer, self.device
         content = req.content
@@ -238,6 +249,10 @@ class Painter:
                   + [(x, "mask", max(h, w)) for x in [*([t.mask] if t.mask is not None else []),
                                                        *(t.style_masks or [])] if not _is_auto(x)])
         tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
+        if check_only:
+            if tile_side is None:
+                check_fits(m, h, w, dev, o, inputs, s_sizes)
+            return None
         if tile_side is not None:
             with memory_guard("lower --size"):
                 return _run_tiled(req, m, (h, w), dev, tiling.Tiles(
@@ -245,14 +260,15 @@ class Painter:
                     self.tile_callback))
         check_fits(m, h, w, dev, o, inputs, s_sizes)
         with memory_guard("lower --size"):
-            return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every)
+            return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every,
+                                   guide if m.uses_guide else None)
 
     def _run_whole(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
-                   image_every: int) -> StylizeResult:
+                   image_every: int, guide: Any = None) -> StylizeResult:
         """Decode the inputs (each at no more than about twice the size it is used at), run the method,
         post-process (strength, colours, mask)."""
         m, t = self.method, req.transfer
-        c, mk, r = self._ready(req, hw, s_side, callback, image_callback, image_every)
+        c, mk, r = self._ready(req, hw, s_side, callback, image_callback, image_every, guide)
         res = self._runner(r)
         out = res.image
         if t.strength != 1.0 and m.strength_field is None:
@@ -268,7 +284,7 @@ class Painter:
 
 
     def _ready(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
-               image_every: int) -> tuple[torch.Tensor, Optional[torch.Tensor], methods.Run]:
+               image_every: int, guide: Any = None) -> tuple[torch.Tensor, Optional[torch.Tensor], methods.Run]:
         """The photo, its mask and the method's Run, with the styles decoded and the runner prepared
         for this size (kept while the size stays the same)."""
         m, t, dev = self.method, req.transfer, self.device
@@ -285,7 +301,7 @@ class Painter:
         mk = _load_mask(t.mask, c, (h, w), "mask", t) if t.mask is not None else None
         region_masks = (tuple(_load_mask(sm, c, (h, w), "style mask", t) for sm in style_masks)
                         if style_masks is not None else None)
-        r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every)
+        r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every, guide)
         if self._runner is None:
             self._runner = m.prepared(r)
         return c, mk, r
