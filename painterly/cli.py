@@ -42,12 +42,18 @@ def _transfer_options(p: argparse.ArgumentParser) -> None:
     o.add_argument("--history", default=None, metavar="FILE.json", help="write per-step losses as JSON")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     _video_options(p)
+    _engine_options(p)
     seen = {"device"}
     for cls in dict.fromkeys(m.options for m in ms):
         who = [m for m in ms if m.options is cls]
         title = ", ".join(m.name for m in who) + " (" + "; ".join(dict.fromkeys(m.paper for m in who)) + ")"
         add_arguments(p, cls, title, skip=tuple(seen))
         seen |= {f for f in cls.__dataclass_fields__}
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    from .engines.options import EngineOptions
+    add_arguments(p, EngineOptions, "folders: engine and resume")
 
 
 def _video_options(p: argparse.ArgumentParser) -> None:
@@ -190,6 +196,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     tr.add_argument("--mask", default=None, help="image whose white area is translated")
     tr.add_argument("--quiet", action="store_true")
     _video_options(tr)
+    _engine_options(tr)
     tr.set_defaults(func=cmd_translate, method="cyclegan")
 
     x = sub.add_parser("export", help="export a trained style model or CycleGAN generator to ONNX")
@@ -231,19 +238,26 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     styles = list(args.styles if styles is None else styles)
     request = _request(args, styles)
     content, out = args.content, args.output
+    from . import storage
+    from .engines.options import EngineOptions
+    engine = from_args(EngineOptions, args).validate()
     if _is_video_run(args, content, out):
+        if engine.engine != "local":
+            raise OptionError("engine", f"{engine.engine} paints folders of photos; a video is painted here (leave the "
+                                        "option out)")
         return _stylize_video(args, request, content, out)
-    if Path(content).is_dir():
+    if Path(content).is_dir() or storage.is_uri(content):
         with Bar(None, "stylize", "image", args.quiet) as bar:
             res = batch.stylize_folder(content, output=out, progress=lambda i, n: bar.update(i, n),
-                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), request=request)
-        if not res.done:
-            print(f"painterly: error: none of the {res.total} images in {content} could be stylised "
-                  "(see above); nothing written", file=sys.stderr)
-        elif not args.quiet or res.skipped:
-            print(f"stylised {res.done} of {res.total} images into {res.output}"
-                  + (f"; skipped {len(res.skipped)}" if res.skipped else ""), file=sys.stderr)
-        return 2 if res.skipped else 0
+                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), request=request,
+                                       engine=engine)
+        line, code = _folder_summary(res, content)
+        if code or not args.quiet:
+            print(line, file=sys.stderr)
+        return code
+    if engine.engine != "local":
+        raise OptionError("engine", f"{engine.engine} paints folders; give a folder of photos (one photo is painted "
+                                    "here: leave the option out)")
     iterative = methods.get(request.method).iterative
     opts = request.options
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
@@ -264,6 +278,23 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
         print(f"saved {path} ({res.info['width']}x{res.info['height']}, {what}, {res.info['seconds']:.2f} s)",
               file=sys.stderr)
     return 0
+
+
+def _folder_summary(res: Any, folder: str) -> tuple[str, int]:
+    """The line printed after a folder run and the exit code: 2 when a photo was skipped (or none
+    could be painted), 130 when interrupted. The same whichever engine ran."""
+    kept = f"; kept {len(res.kept)} already there" if res.kept else ""
+    skipped = f"; skipped {len(res.skipped)}" if res.skipped else ""
+    if res.interrupted:
+        return (f"painterly: interrupted; {res.done + len(res.kept)} of {res.total} pictures are in {res.output}"
+                f"{skipped}; run the same command again to paint the rest", 130)
+    if not res.done and not res.kept:
+        return (f"painterly: error: none of the {res.total} images in {folder} could be stylised (see above); "
+                "nothing written", 2)
+    if not res.done and not res.skipped:
+        return (f"nothing to do: all {res.total} pictures are already in {res.output} (--overwrite paints them "
+                "again)", 0)
+    return f"stylised {res.done} of {res.total} images into {res.output}{kept}{skipped}", 2 if res.skipped else 0
 
 
 def _is_video_run(args: argparse.Namespace, content: str, out: str) -> bool:
@@ -494,7 +525,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def _flag(field: str) -> str:
     """A library field name as the command line spells it."""
     from .request import TransferOptions
-    known = flag_names(TransferOptions, *(m.options for m in methods.all_methods()))
+    from .engines.options import EngineOptions
+    known = flag_names(TransferOptions, EngineOptions, *(m.options for m in methods.all_methods()))
     return known.get(field, "--" + field.replace("_", "-"))
 
 

@@ -179,6 +179,42 @@ class Painter:
         self._styles: tuple = ()
         self._runner: Optional[methods.Runner] = None
 
+    def __getstate__(self) -> dict:
+        """What travels to another process (a Ray worker): the request and what was prepared for
+        it; the method is found there again by name, progress callbacks stay behind."""
+        return {"request": self.request, "device": self.device, "key": self._key, "styles": self._styles,
+                "runner": self._runner}
+
+    def __setstate__(self, state: dict) -> None:
+        self.request, self.tile_callback = state["request"], None
+        self.method = methods.get(self.request.method)
+        self._key, self._styles, self._runner = state["key"], state["styles"], state["runner"]
+        # nothing prepared: the device is this process's own choice (a GPU worker of a CPU driver)
+        self.device = state["device"] if self._runner is not None else pick_device(self.request.transfer.device)
+
+    @property
+    def prepared(self) -> bool:
+        """The method's runner is ready (`prepare` or a first photo ran)."""
+        return self._runner is not None
+
+    def prepare(self, content: Any) -> Painter:
+        """Decode the styles and prepare the method for photos shaped like `content`, without
+        painting it, so that the prepared painter can be shipped (engines: style features
+        computed once). A photo that would run on tiles, or a colour-matched run, prepares nothing."""
+        req = self.request.with_content(content)
+        h, w, s_side, tiled = self._plan(req)
+        if not tiled and req.transfer.preserve_colors != "match":
+            self._ready(req, (h, w), s_side, None, None, 0)
+        return self
+
+    def _plan(self, req: Request) -> tuple[int, int, int, bool]:
+        """(h, w, style side, whether it runs on tiles) of the request's photo, from headers."""
+        m, o, t = self.method, req.options, req.transfer
+        cw, ch = images.image_size(req.content, "content image")
+        h, w = images.fit_size(ch, cw, t.size)
+        s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
+        return h, w, s_side, plan_tiles(h, w, self.device, m, o, t.tile, force=t.tile is not None) is not None
+
     def __call__(self, content: Any = None, callback: Optional[Callable[[int, dict], None]] = None,
                  image_callback: Optional[Callable[[int, torch.Tensor], None]] = None,
                  image_every: int = 0, guide: Any = None) -> StylizeResult:
@@ -231,6 +267,26 @@ class Painter:
                    image_every: int, guide: Any = None) -> StylizeResult:
         """Decode the inputs (each at no more than about twice the size it is used at), run the method,
         post-process (strength, colours, mask)."""
+        m, t = self.method, req.transfer
+        c, mk, r = self._ready(req, hw, s_side, callback, image_callback, image_every, guide)
+        res = self._runner(r)
+        out = res.image
+        if t.strength != 1.0 and m.strength_field is None:
+            out = t.strength * out + (1 - t.strength) * c.to(out)
+        if t.preserve_colors == "luminance":
+            out = colour.luminance_transfer(out, c)
+        if mk is not None:
+            out = mk * out + (1 - mk) * c
+        info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1],
+                "preserve_colors": t.preserve_colors, "style_blend": list(t.style_blend) if t.style_blend else None,
+                "strength": t.strength, **res.info}
+        return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+    def _ready(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
+               image_every: int, guide: Any = None) -> tuple[torch.Tensor, Optional[torch.Tensor], methods.Run]:
+        """The photo, its mask and the method's Run, with the styles decoded and the runner prepared
+        for this size (kept while the size stays the same)."""
         m, t, dev = self.method, req.transfer, self.device
         (h, w), style_masks = hw, t.style_masks
         c = images.resize(images.load_image(req.content, "content image", max(h, w)), (h, w))
@@ -248,18 +304,7 @@ class Painter:
         r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every, guide)
         if self._runner is None:
             self._runner = m.prepared(r)
-        res = self._runner(r)
-        out = res.image
-        if t.strength != 1.0 and m.strength_field is None:
-            out = t.strength * out + (1 - t.strength) * c.to(out)
-        if t.preserve_colors == "luminance":
-            out = colour.luminance_transfer(out, c)
-        if mk is not None:
-            out = mk * out + (1 - mk) * c
-        info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1],
-                "preserve_colors": t.preserve_colors, "style_blend": list(t.style_blend) if t.style_blend else None,
-                "strength": t.strength, **res.info}
-        return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+        return c, mk, r
 
 
 def run(request: Request, callback: Optional[Callable[[int, dict], None]] = None,
