@@ -346,7 +346,8 @@ class Trainer:
                             save(step)
                 except KeyboardInterrupt:
                     stopped = "interrupted"
-                save(done)
+                if not (stopped == "interrupted" and done == self.start):
+                    save(done)       # (interrupted before its first step, a run has nothing new to keep)
         finally:
             self.ddp.close()
         return TrainResult(Path(output), self.checkpoint, done, stopped,

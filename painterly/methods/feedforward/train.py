@@ -50,6 +50,7 @@ class StyleTrainOptions:
 
     def validate(self) -> None:
         check_fields(self)
+        weights.check_encoder(self.encoder)
 
 
 def default_style_weight(encoder: str) -> float:
