@@ -25,7 +25,8 @@ from painterly.web.app import Settings, create_app  # noqa: E402
 from painterly.web.jobs import JobQueue, QueueFull  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-FAST = {"size": "32", "steps": "2"}
+FAST = {"size": "32", "steps": "2"}          # Gatys (the default method): tiny and quick
+SMALL = {"size": "32"}                        # any one-pass method
 
 
 def settings(tmp_path, **kw) -> Settings:
@@ -62,7 +63,8 @@ def test_api_runs_every_one_pass_method(tmp_path, uploads):
     methods = client.get("/api/methods").json()
     assert {"gatys", "adain", "wct", "model"} <= set(methods["methods"]) and "starry_night" in methods["models"]
     for method in ("adain", "wct"):
-        r = post(client, *uploads, method=method, size="64", strength="0.7")
+        r = client.post("/api/stylize", files={"content": ("c.jpg", uploads[0]), "style": ("s.jpg", uploads[1])},
+                        data={"method": method, "size": "64", "strength": "0.7"})
         assert r.status_code == 200 and r.json()["method"] == method, r.text
     r = client.post("/api/stylize", files={"content": ("c.jpg", uploads[0])},
                     data={"method": "model", "model": "starry_night", "size": "64"})
@@ -71,10 +73,11 @@ def test_api_runs_every_one_pass_method(tmp_path, uploads):
     photo = np.asarray(Image.open(io.BytesIO(uploads[0])).convert("RGB").resize((64, 48)), np.float32)
     assert np.abs(out - photo).mean() > 5
     bad = client.post("/api/stylize", files={"content": ("c.jpg", uploads[0])}, data={"method": "adain"})
-    assert bad.status_code == 422 and "needs a style image" in bad.text
+    assert bad.status_code == 422 and bad.json() == {
+        "detail": "style: is missing: method adain needs a painting, sent as a file upload", "field": "style"}
     bad = client.post("/api/stylize", files={"content": ("c.jpg", uploads[0])},
                       data={"method": "model", "model": "nope"})
-    assert bad.status_code == 422 and "unknown model" in bad.text
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("model: must be one of picasso, ")
 
 
 @pytest.mark.parametrize("content,code,msg", [
@@ -101,7 +104,7 @@ def test_bad_uploads_get_4xx_with_a_message(tmp_path, uploads, content, code, ms
 def test_bad_parameters_are_refused(tmp_path, uploads):
     client = TestClient(create_app(settings(tmp_path, max_size=256)))
     assert "between 16 and 256" in post(client, *uploads, size="2048").json()["detail"]
-    assert "unknown method" in post(client, *uploads, method="magic").json()["detail"]
+    assert post(client, *uploads, method="magic").json()["detail"].startswith("method: must be one of gatys, ")
     assert post(client, *uploads, strength="7").status_code == 422
 
 
@@ -144,6 +147,118 @@ def test_job_queue_bounds_waiting_jobs_without_holding_threads():
     asyncio.run(scenario())
 
 
+#: (form, the one sentence both endpoints answer). Each is refused before anything is queued.
+BAD_FORMS = [
+    ({"size": "abc"}, "size: must be a whole number between 16 and 256, got 'abc'"),
+    ({"size": "5"}, "size: must be a whole number between 16 and 256, got '5'"),
+    ({"size": "2048"}, "size: must be a whole number between 16 and 256, got '2048'"),
+    ({"strength": "nan"}, "strength: must be a number between 0 and 1, got 'nan'"),
+    ({"strength": "7"}, "strength: must be a number between 0 and 1, got '7'"),
+    ({"seed": "-1"}, "seed: must be a whole number between 0 and 9223372036854775807, got '-1'"),
+    ({"steps": "1e22"}, "steps: must be a whole number between 1 and 1000, got '1e22'"),
+    ({"method": "adain", "style_size": "100000"}, "style_size: must be a whole number between 16 and 256, got '100000'"),
+    ({"method": "magenta", "style_square": "100000"},
+     "style_square: must be a whole number between 32 and 256, got '100000'"),
+    ({"style_scale": "40"}, "style_scale: makes the painting 1280 px on its long side; this server's largest is 256 px: "
+                            "lower it"),
+    ({"preserve_colors": "sepia"}, "preserve_colors: must be one of luminance, match, or left empty, got 'sepia'"),
+    ({"method": "magic"}, "method: must be one of gatys, "),
+    ({"method": "adain", "steps": "10"}, "steps: is not an option of method adain (it takes alpha, preserve_colors, "),
+    ({"strenght": "0.5"}, "strenght: is not an option of method gatys (it takes "),
+    ({"method": "model", "model": "nope"}, "model: must be one of picasso, starry_night, "),
+    ({"size": ["32", "64"]}, "size: is given 2 times: send it once"),
+    ({"content": "a photo, as text"}, "content: must be an image file (the photo), sent as a file upload, not as text"),
+    ({"method": "adain", "style": None}, "style: is missing: method adain needs a painting, sent as a file upload"),
+    ({"method": "model", "style": "keep"}, "style: is not used by method model, which carries its style in its model"),
+]
+
+
+@pytest.mark.parametrize("form,sentence", BAD_FORMS, ids=[" ".join(f"{k}={v}" for k, v in f.items()) for f, _ in BAD_FORMS])
+def test_both_endpoints_answer_a_bad_value_with_the_same_sentence(tmp_path, uploads, form, sentence):
+    """One parser for /api/stylize and /api/jobs: the same bad value gets the same 422 and the same
+    sentence naming the field (never pydantic's list, a class name or a command-line flag), and a
+    job is refused before it is queued (no 202 and then a failed job)."""
+    form = dict(form)
+    with TestClient(create_app(settings(tmp_path, max_size=256))) as client:
+        answers = []
+        for endpoint in ("/api/stylize", "/api/jobs"):
+            files = {"content": ("c.jpg", uploads[0]), "style": ("s.jpg", uploads[1])}
+            data = {"size": "32", "steps": "2", **form}
+            if "content" in data:
+                files.pop("content")
+            if "style" in data:
+                if data.pop("style") is None:
+                    files.pop("style")
+            if data.get("method") in ("adain", "magenta", "model"):
+                data.pop("steps", None) if "steps" not in form else None
+            r = client.post(endpoint, files=files, data=data)
+            answers.append((r.status_code, r.json()))
+        assert answers[0] == answers[1], answers
+        code, doc = answers[0]
+        assert code == 422 and isinstance(doc["detail"], str) and doc["detail"].startswith(sentence), doc
+        assert doc["field"] == sentence.split(":")[0]
+        assert "--" not in doc["detail"] and "any" not in doc["detail"].split() and "one of ," not in doc["detail"]
+        assert not any(w in doc["detail"] for w in ("UploadFile", "Input should", "pydantic", "<class", "Traceback"))
+        assert client.app.state.web.book.all() == []            # nothing was queued
+
+
+def test_an_empty_method_means_the_same_default_on_both_endpoints(tmp_path, uploads):
+    with TestClient(create_app(settings(tmp_path))) as client:
+        files = {"content": ("c.jpg", uploads[0]), "style": ("s.jpg", uploads[1])}
+        r = client.post("/api/stylize", files=files, data={**FAST, "method": ""})
+        assert r.status_code == 200 and r.json()["method"] == "gatys", r.text
+        job = client.post("/api/jobs", files=files, data={**FAST, "method": " "})
+        assert job.status_code == 202, job.text
+        st = _wait(client, job.json()["id"], lambda st: st["state"] not in ("waiting", "running"))
+        assert st["state"] == "done" and st["result"]["method"] == "gatys"
+        # with a model and no method: the trained-model method, on both
+        r = client.post("/api/stylize", files={"content": files["content"]}, data={"model": "picasso", **SMALL})
+        assert r.status_code == 200 and r.json()["method"] == "model" and r.json()["encoder"] == "picasso", r.text
+
+
+def test_the_schema_speaks_plain_words_and_documents_the_form(tmp_path):
+    """Help texts for the page name controls, not flags or commands; /openapi.json documents both
+    transfer endpoints' form from the same schema the parser reads (with this server's caps)."""
+    client = TestClient(create_app(settings(tmp_path, max_size=300)))
+    doc = client.get("/api/methods").json()
+    helps = [(m["name"], o["name"], o["help"]) for m in doc["details"] for o in m["options"]]
+    helps += [("common", o["name"], o["help"]) for o in doc["common"]]
+    for where, name, text in helps:
+        assert "--" not in text and "`" not in text and "painterly " not in text, (where, name, text)
+    gatys = {o["name"]: o for o in next(m for m in doc["details"] if m["name"] == "gatys")["options"]}
+    assert gatys["style_scale"]["help"] == "style image size relative to the result size"
+    adain = {o["name"]: o for o in next(m for m in doc["details"] if m["name"] == "adain")["options"]}
+    assert adain["style_size"]["max"] == 300 and "the style strength" in adain["alpha"]["help"]
+    api = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/stylize", "/api/jobs"):
+        props = api[path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+        assert props["size"]["maximum"] == 300 and props["strength"]["maximum"] == 1.0
+        assert {"content", "style", "method", "steps", "alpha", "model"} <= set(props)
+    # errors outside the form (a query parameter) are one sentence too
+    r = client.get("/api/outputs/nope.png", params={"filename": "x"})
+    assert r.status_code == 404 and r.json() == {"detail": "no such result (it may have expired)", "field": None}
+
+
+def test_favicon_and_every_trained_style_has_its_picture(tmp_path):
+    client = TestClient(create_app(settings(tmp_path)))
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert Image.open(io.BytesIO(icon.content)).size == (48, 48) and len(icon.content) < 20_000
+    styles = client.get("/api/examples").json()["styles"]
+    assert len(styles) >= 29
+    seen = set()
+    for s in styles:
+        r = client.get(s["url"])
+        assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", s
+        assert len(r.content) < 16_000                          # shipped small
+        pic = Image.open(io.BytesIO(r.content))
+        assert max(pic.size) == 160
+        seen.add(np.asarray(pic.convert("L").resize((16, 12))).tobytes())
+        assert s["title"] and "_" not in s["title"]
+    assert len(seen) == len(styles)                             # each tile its own picture
+    assert client.get("/api/styles/model/nope.jpg").status_code == 404
+
+
 @pytest.fixture()
 def live_server(tmp_path):
     """The real app on a free localhost port, in a background thread."""
@@ -183,7 +298,9 @@ def test_twenty_concurrent_requests_all_complete(live_server, uploads):
     with ThreadPoolExecutor(20) as pool:
         codes = list(pool.map(one, range(20)))
     assert codes == [200] * 20
-    assert httpx.get(f"{base}/api/health").json() == {"status": "ok", "version": painterly.__version__, "running": 0, "waiting": 0}
+    health = httpx.get(f"{base}/api/health").json()
+    assert {k: health[k] for k in ("status", "version", "running", "waiting")} == {
+        "status": "ok", "version": painterly.__version__, "running": 0, "waiting": 0}
 
 
 def test_a_full_queue_answers_503_and_the_server_survives(live_server, uploads):
@@ -212,13 +329,14 @@ def _png_header(w: int, h: int) -> bytes:
 
 @pytest.mark.parametrize("w,h", [(8000, 6000), (14000, 14000)])
 def test_bombs_are_refused_from_the_header_naming_the_servers_limit(tmp_path, uploads, monkeypatch, w, h):
-    import painterly.web.app as web_app
+    import painterly.web.uploads as web_uploads
     decoded = []
-    monkeypatch.setattr(web_app.images, "decode_bytes", lambda *a, **k: decoded.append(a) or 1 / 0)
+    monkeypatch.setattr(web_uploads.images, "decode_bytes", lambda *a, **k: decoded.append(a) or 1 / 0)
     client = TestClient(create_app(settings(tmp_path)))
     r = post(client, _png_header(w, h), uploads[1])
     detail = r.json()["detail"]
-    assert r.status_code == 413 and "40 MP" in detail and "--max-megapixels" in detail, detail
+    assert r.status_code == 413 and "this server accepts up to 40 MP per image" in detail, detail
+    assert r.json()["field"] == "content" and "--" not in detail
     assert "PAINTERLY_MAX_PIXELS" not in detail and not decoded     # refused before any decoding
 
 
@@ -272,22 +390,22 @@ def test_oversized_bodies_are_refused_while_streaming(live_server):
 
 
 def test_health_and_downloads_answer_while_the_queue_is_full(live_server, uploads, monkeypatch):
-    import painterly.web.app as web_app
-    real_run, release, done = web_app._run, threading.Event(), []
+    import painterly.web.painting as web_painting
+    real_run, release, done = web_painting.paint, threading.Event(), []
 
     def slow_run(*a, **k):               # every job waits for the first; then they finish at once
         release.wait(60)
         return done[0]
 
     base = live_server(concurrency=1, max_waiting=60)
-    one_pass = {**FAST, "method": "adain"}
+    one_pass = {**SMALL, "method": "adain"}
     r = httpx.post(f"{base}/api/stylize", files={"content": ("c.jpg", uploads[0]), "style": ("s.jpg", uploads[1])},
                    data=one_pass, timeout=60)
     url = r.json()["url"]
-    monkeypatch.setattr(web_app, "_run", lambda *a, **k: done.append(real_run(*a, **k)) or done[0])
+    monkeypatch.setattr(web_painting, "paint", lambda *a, **k: done.append(real_run(*a, **k)) or done[0])
     httpx.post(f"{base}/api/stylize", data=one_pass, timeout=60,
                files={"content": ("c.jpg", uploads[0]), "style": ("s.jpg", uploads[1])})
-    monkeypatch.setattr(web_app, "_run", slow_run)
+    monkeypatch.setattr(web_painting, "paint", slow_run)
     with ThreadPoolExecutor(50) as pool:
         futures = [pool.submit(httpx.post, f"{base}/api/stylize", timeout=120, data=one_pass,
                                files={"content": ("c.jpg", uploads[0]), "style": ("s.jpg", uploads[1])})
@@ -306,14 +424,14 @@ def test_health_and_downloads_answer_while_the_queue_is_full(live_server, upload
 
 
 def test_uploads_are_decoded_off_the_event_loop(live_server, uploads, monkeypatch):
-    import painterly.web.app as web_app
-    real = web_app.decode_upload
+    import painterly.web.uploads as web_uploads
+    real = web_uploads.decode_upload
 
     def slow_decode(*a):
         time.sleep(1.5)
         return real(*a)
 
-    monkeypatch.setattr(web_app, "decode_upload", slow_decode)
+    monkeypatch.setattr(web_uploads, "decode_upload", slow_decode)
     base = live_server()
     with ThreadPoolExecutor(1) as pool:
         fut = pool.submit(httpx.post, f"{base}/api/stylize", timeout=60, data=FAST,
@@ -394,9 +512,9 @@ def test_a_waiting_job_can_be_cancelled_and_bad_jobs_fail_in_plain_words(tmp_pat
                           data={"method": "adain"})
         assert bad.status_code == 422 and "not an image format" in bad.json()["detail"]
         bad = client.post("/api/jobs", files=files, data={"method": "gatys", "steps": "100000"})
-        assert bad.status_code == 422 and "between 1 and 1000" in bad.json()["detail"]
+        assert bad.status_code == 422 and bad.json()["detail"] == "steps: must be a whole number between 1 and 1000, got '100000'"
         bad = client.post("/api/jobs", files=files, data={"method": "nope"})
-        assert bad.status_code == 422 and "unknown method" in bad.json()["detail"]
+        assert bad.status_code == 422 and bad.json()["field"] == "method"
 
 
 def test_methods_carry_the_schema_the_page_builds_its_controls_from(tmp_path):
@@ -467,7 +585,12 @@ def test_a_newly_registered_method_appears_with_its_own_controls(tmp_path, uploa
             tint = next(d for d in client.get("/api/methods").json()["details"] if d["name"] == "tint")
             assert tint["title"] == "A red tint (test)" and [o["name"] for o in tint["options"]] == ["model", "amount"]
             assert tint["options"][0]["choices"] == ["red"] and tint["options"][1]["max"] == 1.0
-            assert {"id": "red", "method": "tint", "title": "Red", "url": None} in client.get("/api/examples").json()["styles"]
+            assert {"id": "red", "method": "tint", "title": "Red", "url": "/api/styles/tint/red.jpg"} in \
+                client.get("/api/examples").json()["styles"]
+            pic = client.get("/api/styles/tint/red.jpg")      # no shipped picture: painted once, then cached
+            assert pic.status_code == 200 and pic.headers["content-type"] == "image/jpeg"
+            red = np.asarray(Image.open(io.BytesIO(pic.content)).convert("RGB"), np.float32)
+            assert max(red.shape[:2]) == 160 and red[..., 0].mean() > red[..., 1].mean() + 60   # half-way red
             r = client.post("/api/jobs", files={"content": ("c.jpg", uploads[0])},
                             data={"method": "tint", "model": "red", "amount": "1", "size": "32"})
             assert r.status_code == 202, r.text
@@ -477,7 +600,8 @@ def test_a_newly_registered_method_appears_with_its_own_controls(tmp_path, uploa
             assert out[..., 0].min() > 250 and out[..., 1].max() < 5
             bad = client.post("/api/jobs", files={"content": ("c.jpg", uploads[0])},
                               data={"method": "tint", "model": "red", "amount": "3"})
-            assert bad.status_code == 422 and "amount must be between 0.0 and 1.0" in bad.json()["detail"]
+            assert bad.status_code == 422 and bad.json() == {"detail": "amount: must be a number between 0 and 1, got '3'",
+                                                             "field": "amount"}
     finally:
         methods.unregister("tint")
 

@@ -24,6 +24,7 @@ from ..examples import bundled
 _CHOICE_LABELS = {"preserve_colors": {"": "the painting's", "luminance": "the photo's (brightness from the painting)",
                                       "match": "the photo's (painting recoloured first)"}}
 _LABELS = {"preserve_colors": "Colours", "size": "Result size (long side, px)", "strength": "Style strength"}
+_HELP = {"preserve_colors": "whose colours the result keeps"}
 
 
 def web_methods() -> list[methods.Method]:
@@ -49,78 +50,75 @@ def _label(name: str) -> str:
     return name.upper() if len(name) <= 2 else name.replace("_", " ").capitalize()
 
 
-def method_options(m: methods.Method, max_steps: int) -> list[dict]:
-    """The method's schema, ready for controls: label, main/advanced, the model picker's choices."""
+def plain_help(text: str, labels: dict[str, str]) -> str:
+    """A help text in the page's words: a `--flag` becomes the label of the control it names
+    ("relative to --size" -> "relative to the result size"); backquoted commands are dropped."""
+    def flag(match: re.Match) -> str:
+        field = match.group(1).replace("-", "_")
+        return labels.get(field, field.replace("_", " ")).lower()
+    text = re.sub(r"--([a-z][a-z0-9-]*)", flag, text)
+    return re.sub(r"\s*\(?`[^`]*`\)?", "", text).strip()
+
+
+#: The model picker's help: the page offers the shipped styles, never a file path or a command.
+MODEL_HELP = "the trained style that paints the photo (the ⚡ tiles in the gallery show each one)"
+
+
+def _labels(m: methods.Method) -> dict[str, str]:
+    fields = [o["name"] for o in options.schema(pipeline.TransferOptions)] + [o["name"] for o in options.schema(m.options)]
+    return {**{f: _label(f) for f in fields}, "size": "the result size", "strength": "the style strength"}
+
+
+def method_options(m: methods.Method, max_steps: int, max_size: int = 1024) -> list[dict]:
+    """The method's schema, ready for controls: label, plain help, main/advanced, the model picker's
+    choices, and this server's caps (steps, and a style image's side at most the largest result)."""
     out = []
+    labels = _labels(m)
     for i, o in enumerate(options.schema(m.options)):
-        o = {**o, "label": _label(o["name"]), "advanced": True}
+        o = {**o, "label": _label(o["name"]), "advanced": True, "help": plain_help(o["help"], labels)}
         if m.needs_model and o["name"] == "model":          # the registry's contract: needs_model -> `model`
             names = model_names(m)
             o.update(type="string", choices=names, default=names[0] if names else None, nullable=False,
-                     advanced=False, label="Trained style")
+                     advanced=False, label="Trained style", help=MODEL_HELP)
         elif m.iterative and i == 0:                         # an iterative method's first knob: its steps
             o["advanced"] = False
         if o["name"] == "steps":                             # the server's cap on any step count
             o["max"] = min(o["max"] or max_steps, max_steps)
             o["default"] = min(o["default"], max_steps)
+        if o["type"] == "integer" and (o["name"] == m.style_field or o["name"].startswith("style_")):
+            o["max"] = min(o["max"] or max_size, max_size)   # a style side: no larger than the largest result
         out.append(o)
     return out
 
 
-def describe(max_steps: int) -> list[dict]:
+def describe(max_steps: int, max_size: int = 1024) -> list[dict]:
     """Each web-runnable method for a front end, in registry order."""
     return [{"name": m.name, "title": m.title, "paper": m.paper, "description": m.description,
              "needs_style": m.needs_style, "needs_model": m.needs_model, "iterative": m.iterative,
-             "supports": sorted(m.supports), "options": method_options(m, max_steps), "models": model_names(m)}
+             "supports": sorted(m.supports), "options": method_options(m, max_steps, max_size),
+             "models": model_names(m)}
             for m in web_methods()]
 
 
 def common_options(max_size: int) -> list[dict]:
     """The options every method shares (TransferOptions' web fields, less `method`), for this server."""
     out = []
+    labels = {"size": "the result size", "strength": "the style strength"}
     for o in options.schema(pipeline.TransferOptions):
         if o["name"] == "method":
             continue
-        o = {**o, "label": _label(o["name"]), "advanced": o["name"] != "strength"}
+        o = {**o, "label": _label(o["name"]), "advanced": o["name"] != "strength", "help": plain_help(o["help"], labels)}
         if o["name"] == "size":
-            o.update(max=max_size, default=min(o["default"] or max_size, max_size), min=o["min"] or 16)
+            o.update(max=max_size, default=min(o["default"] or max_size, max_size), min=o["min"] or 16,
+                     nullable=False)
         if o["choices"] and o["nullable"]:
             o["choices"] = [""] + o["choices"]
             o["default"] = o["default"] or ""
         if o["name"] in _CHOICE_LABELS:
             o["labels"] = _CHOICE_LABELS[o["name"]]
+            o["help"] = _HELP[o["name"]]
         out.append(o)
     return out
-
-
-def parse_values(schema: list[dict], form: Any) -> dict:
-    """Form strings -> typed option values; blank fields are left out (the option's default)."""
-    values: dict[str, Any] = {}
-    for o in schema:
-        raw = form.get(o["name"])
-        if raw is None or str(raw).strip() == "":
-            continue
-        raw = str(raw).strip()
-        try:
-            if o["type"] == "integer":
-                v: Any = int(float(raw)) if float(raw).is_integer() else int(raw)
-            elif o["type"] == "number":
-                v = float(raw)
-            elif o["type"] == "boolean":
-                v = raw.lower() in ("1", "true", "on", "yes")
-            else:
-                v = raw
-        except ValueError:
-            raise InputError(f"{o['label'].lower()} must be a number, got '{raw[:20]}'") from None
-        if o["type"] in ("integer", "number"):
-            lo, hi = o.get("min"), o.get("max")
-            if (lo is not None and v < lo) or (hi is not None and v > hi):
-                raise InputError(f"{o['label'].lower()} must be between {lo} and {hi if hi is not None else 'any'}"
-                                 f", got {v}")
-        if o.get("choices") and v not in o["choices"]:
-            raise InputError(f"{o['label'].lower()} must be one of {', '.join(map(str, o['choices']))}")
-        values[o["name"]] = v
-    return values
 
 
 @dataclass(frozen=True)
@@ -150,21 +148,34 @@ def example_path(file: str) -> Optional[Path]:
     return None
 
 
+def trained_styles() -> list[tuple[methods.Method, str]]:
+    """(method, model name) of every trained style a browser can pick: methods that carry their
+    style in a model (no painting needed)."""
+    return [(m, name) for m in web_methods() if m.needs_model and not m.needs_style for name in model_names(m)]
+
+
+def is_trained_style(method: str, model: str) -> bool:
+    return any(m.name == method and name == model for m, name in trained_styles())
+
+
+def style_title(name: str) -> str:
+    """`starry_night_fast` -> `Starry night fast`: a model's name in words."""
+    words = re.sub(r"[_-]+", " ", name).strip()
+    return words[:1].upper() + words[1:]
+
+
 def examples() -> dict:
     """The gallery: example photos, example paintings, and the trained styles of every method that
-    carries its style in a model (each tile says which method and model it picks)."""
+    carries its style in a model (each tile says which method and model it picks, and shows the
+    example photo painted in that style)."""
     def item(e: Example) -> dict:
         return {"id": Path(e.file).stem, "title": e.title, "credit": e.credit, "url": f"/api/examples/{e.file}"}
     paintings = {Path(e.file).stem: e for e in EXAMPLES if e.kind == "painting"}
     styles = []
-    for m in web_methods():
-        if m.needs_style or not m.needs_model:
-            continue
-        for name in model_names(m):
-            e = paintings.get(name)
-            styles.append({"id": name, "method": m.name,
-                           "title": e.title if e else name.replace("_", " ").replace("-", " ").title(),
-                           "url": f"/api/examples/{e.file}" if e else None})
+    for m, name in trained_styles():
+        e = paintings.get(name)
+        styles.append({"id": name, "method": m.name, "title": e.title if e else style_title(name),
+                       "url": f"/api/styles/{m.name}/{name}.jpg"})
     return {"photos": [item(e) for e in EXAMPLES if e.kind != "painting"],   # kind is "photo" or "painting"
             "paintings": [item(e) for e in EXAMPLES if e.kind == "painting"],
             "styles": styles}

@@ -147,6 +147,12 @@ class Job:
         images.tensor_to_pil(tensor.detach().cpu()).save(buf, "JPEG", quality=85)
         self.preview, self.preview_step = buf.getvalue(), step
 
+    def finish(self) -> None:
+        """The job is over: keep its outcome, let go of its task and its preview (memory)."""
+        self.finished = time.perf_counter()
+        self.task = None
+        self.preview = None
+
     def status(self, queue: JobQueue) -> dict:
         """What the page polls: state, place in the queue, step, ETA, preview and the result."""
         elapsed = (self.finished or time.perf_counter()) - self.started if self.started else 0.0
@@ -163,7 +169,7 @@ class Job:
 class JobBook:
     """The jobs the page can follow, by id; finished ones are forgotten after `ttl` seconds."""
 
-    def __init__(self, ttl: float = 3600.0, limit: int = 1000):
+    def __init__(self, ttl: float = 3600.0, limit: int = 256):
         self.ttl, self.limit = ttl, limit
         self._jobs: dict[str, Job] = {}
 

@@ -20,7 +20,7 @@ from ... import images, training
 from ...errors import InputError
 from ...options import SEED_MAX, check_fields, opt
 from .model import save_generator
-from .networks import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
+from .networks import DISCRIMINATORS, GENERATORS, MAGENTA_TRAIN, build_discriminator, build_generator, magenta_generator
 
 KIND = "train-cyclegan"
 SCHEDULES = ("constant", "exponential", "linear")
@@ -38,7 +38,12 @@ PRESETS: dict[str, dict] = {
 class CycleGANOptions:
     """Every knob of a CycleGAN run; defaults are the source project's small-batch setting."""
 
-    generator: str = opt("dncnn", choices=GENERATORS, help="DnCNN (the source's) or ResNet (Zhu et al.)")
+    generator: str = opt("dncnn", choices=GENERATORS,
+                         help="DnCNN (the source's), ResNet (Zhu et al.) or magenta (Magenta's GPU-trained transformer "
+                              "as the A->B generator, started at the mean style of domain B; B->A is a DnCNN)")
+    train_params: str = opt("vector", choices=MAGENTA_TRAIN,
+                            help="magenta generator: what the run learns (its style vector; also every norm's "
+                                 "gamma/beta; or every weight)")
     discriminator: str = opt("source", choices=DISCRIMINATORS, help="source (5 conv3x3) or patch (70x70 PatchGAN)")
     depth: int = opt(6, min=1, help="DnCNN depth")
     channels: int = opt(64, min=1, help="DnCNN channels / ResNet ngf")
@@ -136,12 +141,24 @@ def _train(domain_a, domain_b, run: Path, opts: CycleGANOptions, state: Optional
     """The training itself, into the prepared folder `run`."""
     ddp = training.setup_distributed(device)
     dev = ddp.device
+    # the Magenta transformer already paints: start it at domain B's mean style (a resumed run restores its
+    # own). Computed before seeding: loading the style predictor the first time draws random numbers.
+    start_style = mean_style(files_b) if opts.generator == "magenta" and state is None else None
     training.seed_everything(opts.seed)
 
-    g_ab = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
-    g_ba = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
+    if opts.generator == "magenta":
+        g_ab = magenta_generator(opts.train_params, start_style).to(dev)
+        g_ba = build_generator("dncnn", opts.depth, opts.channels).to(dev)
+    else:
+        g_ab = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
+        g_ba = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
     d_a, d_b = build_discriminator(opts.discriminator).to(dev), build_discriminator(opts.discriminator).to(dev)
-    opt_g = torch.optim.Adam([*g_ab.parameters(), *g_ba.parameters()], lr=opts.lr, betas=opts.betas)
+    learnt = g_ab.trainable() if hasattr(g_ab, "trainable") else list(g_ab.parameters())
+    for prm in g_ab.parameters():
+        prm.requires_grad_(False)
+    for prm in learnt:
+        prm.requires_grad_(True)
+    opt_g = torch.optim.Adam([*learnt, *g_ba.parameters()], lr=opts.lr, betas=opts.betas)
     opt_da = torch.optim.Adam(d_a.parameters(), lr=opts.lr, betas=opts.betas)
     opt_db = torch.optim.Adam(d_b.parameters(), lr=opts.lr, betas=opts.betas)
     scheds = [training.make_scheduler(o, opts.schedule, opts.epochs, opts.decay_every, opts.gamma)
@@ -217,6 +234,21 @@ def _train(domain_a, domain_b, run: Path, opts: CycleGANOptions, state: Optional
                                    f"CycleGAN {run.name}", meta)
 
     return trainer.fit(step_fn, zip(it_a, it_b), total, opts.checkpoint_every * per_epoch, outputs, run, callback)
+
+
+@torch.inference_mode()
+def mean_style(files: list, limit: int = 200) -> torch.Tensor:
+    """Mean Magenta style vector of up to `limit` images (each read at 512 px)."""
+    from ..magenta.stylize import style_vector
+    vecs = []
+    for f in files[:limit]:
+        try:
+            vecs.append(style_vector(images.load_image(f, long_side=512)))
+        except InputError:
+            continue                           # list_images already warned about unreadable files
+    if not vecs:
+        raise InputError("domain B holds no readable image to start the Magenta generator's style from")
+    return torch.cat(vecs).mean(0, keepdim=True)
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional, Union
 
@@ -22,7 +22,8 @@ from ...errors import InputError
 from ...features import Encoder
 from ...options import OptionError, check_fields, opt
 from ..gatys.options import DEFAULT_STYLE_LAYERS
-from ...losses import content_loss, gram_matrix, style_loss
+from ...losses import gram_matrix
+from ...objective import ContentTerm, GramTerm, Objective
 from .presets import NAMES, save_style, save_vector
 from .stylize import pad4
 
@@ -62,28 +63,30 @@ class StyleRow(nn.Module):
         self.params = nn.Parameter(params.clone().reshape(1, -1))
 
 
-class PerceptualLoss(nn.Module):
-    """Gatys' objective against one painting: content on conv4_2, Gram style on conv1_1..conv5_1."""
+class PerceptualLoss:
+    """Gatys' objective against one painting: content on conv4_2 (target: the photo the network
+    painted), Gram style on conv1_1..conv5_1 (`painterly.objective` terms, equal layer weights)."""
 
     def __init__(self, style: torch.Tensor, encoder: str, style_weight: Optional[float], content_weight: float = 1.0,
                  device: str = "cpu"):
-        super().__init__()
         name = weights.auto_encoder() if encoder == weights.AUTO else encoder
-        self.content_layers, self.style_layers = ("conv4_2",), tuple(DEFAULT_STYLE_LAYERS)
-        self.enc = Encoder(name, [*self.content_layers, *self.style_layers]).to(device)
-        self.beta = style_weight if style_weight is not None else weights.spec(name).style_weight
-        self.alpha = content_weight
+        content_layers, style_layers = ("conv4_2",), tuple(DEFAULT_STYLE_LAYERS)
+        self.enc = Encoder(name, [*content_layers, *style_layers]).to(device)
+        self.style_weight = style_weight if style_weight is not None else weights.spec(name).style_weight
+        self.content_weight = content_weight
+        terms = [ContentTerm(dict.fromkeys(content_layers, 1.0), weight=content_weight),
+                 GramTerm(dict.fromkeys(style_layers, 1.0), weight=self.style_weight)]
         with torch.no_grad():
-            f = self.enc(style)
-            self.targets = {n: gram_matrix(f[n]) for n in self.style_layers}
+            f = Objective(self.enc, terms).encode(style)
+        grams = {n: gram_matrix(f[n]) for n in style_layers}
+        self.objective = Objective(self.enc, [terms[0], replace(terms[1], targets=grams)])
 
-    def forward(self, y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        fy = self.enc(y)
+    def __call__(self, y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"loss": the weighted total, "content", "style"} of the painting `y` of the photo `x`."""
         with torch.no_grad():
-            fx = self.enc(x)
-        c = sum(content_loss(fy[n], fx[n]) for n in self.content_layers)
-        s = sum(style_loss(fy[n], self.targets[n]) for n in self.style_layers)
-        return {"loss": self.alpha * c + self.beta * s, "content": c, "style": s}
+            fx = self.objective.encode(x)
+        loss, parts = self.objective.with_content(fx)(y)
+        return {"loss": loss, **parts}
 
 
 def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], output: Union[str, os.PathLike],
