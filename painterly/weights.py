@@ -152,8 +152,8 @@ def check_encoder(name: str, field: str = "encoder") -> None:
     """OptionError naming `field` unless `name` is 'auto' or a registered encoder."""
     from .options import OptionError
     if name != AUTO and (name not in REGISTRY or REGISTRY[name].kind != "encoder"):
-        raise OptionError(field, f"'{name}' is not an encoder painterly knows: choose one of "
-                                 f"{', '.join(encoders())} or auto (painterly weights lists them)")
+        raise OptionError(field, f": unknown encoder '{name}': choose one of {', '.join(encoders())} or auto "
+                                 "(painterly weights lists them)")
 
 
 def spec(name: str) -> WeightSpec:
