@@ -303,6 +303,62 @@ def test_twenty_concurrent_requests_all_complete(live_server, uploads):
         "status": "ok", "version": painterly.__version__, "running": 0, "waiting": 0}
 
 
+SOAK_ROUNDS = int(os.environ.get("PAINTERLY_SOAK_ROUNDS", "10"))
+
+
+def test_server_memory_stays_flat_over_rounds_of_concurrent_jobs(uploads):
+    """The real `painterly serve` on 127.0.0.1, SOAK_ROUNDS rounds of 8 concurrent transfers (five
+    methods, tiny sizes, so it stays short on CPU): its resident memory after each round stays
+    within a small margin of the plateau it reaches after round 2 (it grew from 0.54 to 1.6 GB
+    over rounds of 30 before the heap was bounded; docs/server.md has the figures)."""
+    import subprocess
+    import sys
+
+    from painterly.web.memory import rss_bytes
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "PAINTERLY_OFFLINE": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "painterly", "serve", "--port", str(port), "--device", "cpu",
+                               "--concurrency", "2", "--max-queue", "32", "--max-size", "64"],
+                              cwd=root, env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    forms = [({"method": "adain"}, True), ({"method": "magenta"}, True), ({"method": "model", "model": "picasso"}, False),
+             ({"method": "gatys", "steps": "2"}, True), ({"method": "wct"}, True)]
+
+    def one(i: int) -> int:
+        data, needs_style = forms[i % len(forms)]
+        files = {"content": ("c.jpg", uploads[0]), **({"style": ("s.jpg", uploads[1])} if needs_style else {})}
+        return httpx.post(f"{base}/api/stylize", files=files, data={"size": "48", **data}, timeout=300).status_code
+
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                httpx.get(f"{base}/api/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.time() < deadline and server.poll() is None, "the server did not start"
+                time.sleep(0.2)
+        rss = []
+        with ThreadPoolExecutor(8) as pool:
+            for r in range(SOAK_ROUNDS):
+                codes = list(pool.map(one, range(r * 8, r * 8 + 8)))
+                assert codes == [200] * 8, codes
+                time.sleep(0.3)
+                rss.append(rss_bytes(server.pid) / 2**20)
+        health = httpx.get(f"{base}/api/health").json()
+        assert health["running"] == 0 and health["waiting"] == 0 and abs(health["memory_mb"] - rss[-1]) < 20
+    finally:
+        server.terminate()
+        server.wait(30)
+    plateau = rss[1]
+    print("server RSS after each round (MB):", [round(x) for x in rss])
+    assert max(rss[2:]) < plateau + max(40, 0.05 * plateau), rss
+    assert max(rss[-3:]) - min(rss[-3:]) < 25, rss              # not creeping up at the end either
+
+
 def test_a_full_queue_answers_503_and_the_server_survives(live_server, uploads):
     base = live_server(concurrency=1, max_waiting=1)
 
