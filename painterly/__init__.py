@@ -6,7 +6,8 @@
     >>> img = painterly.stylize("photo.jpg", None, method="model", model="starry_night")  # trained
     >>> img.save("out.png")
 
-Files, folders and videos: `stylize_file`, `stylize_folder`, `stylize_video`. One request
+Files, folders and videos: `stylize_file`, `stylize_folder`, `stylize_video` (kept steady along
+the motion: `temporal=True`; one segment of frames: `paint_segment`). One request
 (`make_request(...)`, frozen) serves a whole folder or video. The methods and their options:
 `painterly.methods.all_methods()`; each family's code is in `painterly/methods/<family>/`.
 Automatic masks (person, background, sky): `mask("photo.jpg", "sky")`, or `mask="auto:sky"`.
@@ -36,7 +37,10 @@ def __getattr__(name: str):
     if name in ("train_decoder", "DecoderTrainOptions"):
         from .methods.arbitrary import train
         return getattr(train, name)
-    if name in ("stylize_file", "stylize_folder", "stylize_video"):
+    if name in ("stylize_video", "paint_segment", "VideoOptions"):
+        from . import video_paint
+        return getattr(video_paint, name)
+    if name in ("stylize_file", "stylize_folder"):
         from . import batch
         return getattr(batch, name)
     if name == "mask":
@@ -52,7 +56,7 @@ def __getattr__(name: str):
 
 
 __all__ = ["CycleGANOptions", "DecoderTrainOptions", "InputError", "Request", "StyleTrainOptions", "StylizeResult",
-           "TransferOptions", "make_request",
+           "TransferOptions", "VideoOptions", "make_request", "paint_segment",
            "load_generator", "load_model", "mask", "run_stylize", "stylize", "stylize_file", "stylize_folder",
            "stylize_video", "train_cyclegan", "train_decoder",
            "train_style", "__version__"]

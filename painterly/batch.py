@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from . import images
+from . import images, storage
+from .engines.base import FolderResult
+from .engines.options import EngineOptions
 from .errors import InputError
 from .pipeline import Painter, StylizeResult, make_request, run
 from .request import Request
@@ -26,8 +28,8 @@ PathLike = Union[str, os.PathLike]
 
 
 def is_video(path: PathLike) -> bool:
-    from .video import VIDEO_SUFFIXES
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+    from .video import is_video
+    return is_video(path)
 
 
 def _request(request: Optional[Request], content: Any, styles: Sequence[Any], run_values: dict) -> Request:
@@ -68,89 +70,38 @@ def write_history(path: PathLike, res: StylizeResult, content: Any, styles: Sequ
     return images.atomic_write_text(path, json.dumps(doc, indent=1, default=str))
 
 
-@dataclass
-class FolderResult:
-    """How a folder run went: images written, and the ones skipped with the reason."""
-
-    output: Path
-    total: int
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def done(self) -> int:
-        return self.total - len(self.skipped)
-
-
 def stylize_folder(folder: PathLike, styles: Sequence[PathLike] = (), output: PathLike = "",
                    progress: Optional[Callable[[int, int], None]] = None,
                    on_skip: Optional[Callable[[Path, str], None]] = None, *, request: Optional[Request] = None,
+                   engine: Union[str, EngineOptions] = "local", on_outcome: Optional[Callable] = None,
                    **options: Any) -> FolderResult:
-    """Every image of `folder` into the folder `output` (OUT/name.png). Unreadable photos are
-    skipped (reported through `on_skip`); `progress(done, total)` after each. What every photo
-    shares (style images, model, options, the output folder) fails once, first: an error that
-    does not name the photo stops the run. An output folder this run created and left empty is
-    removed again. `request` (its content is each photo), or `run_stylize`'s keywords in `options`."""
+    """Every image under `folder` into the folder `output` (OUT/name.png; sub-folders mirrored);
+    both may be local paths or URIs (s3://..., `painterly.storage`). Unreadable photos are skipped
+    (reported through `on_skip`); `progress(done, total)` after each. What every photo shares
+    (style images, model, options, the output folder) fails once, first: an error that does not
+    name the photo stops the run. Pictures already in `output` are kept (a rerun resumes) unless
+    the engine options say `overwrite`. An output folder this run created and left empty is removed
+    again. Ctrl-C stops the run with `interrupted` set; only complete pictures stay.
+
+    `engine`: "local" (this process), "ray", or an `EngineOptions` (address, workers, batch_size,
+    overwrite); `on_outcome(engines.base.Outcome)` after each photo. `request` (its content is
+    each photo), or `run_stylize`'s keywords in `options`."""
+    from .engines import base
+    eng = EngineOptions(engine=engine) if isinstance(engine, str) else engine
+    eng.validate()
     req = _request(request, None, styles, options)
-    styles = req.styles
-    files = images.list_images(folder, "content")
-    out_dir = Path(output)
-    if out_dir.suffix and not out_dir.is_dir():
-        raise InputError(f"the input {folder} is a folder, so -o must be a folder too, not {out_dir}")
-    for s in styles:   # from the header: a missing, unreadable or tiny style image before any work
-        images.check_min_size(images.image_size(s, "style image"), images.label(s, "style image"))
-    painter = Painter(req)
-    created = not out_dir.exists()
-    images.prepare_output_folder(out_dir)
-    result = FolderResult(out_dir, len(files))
-    try:
-        for i, f in enumerate(files, 1):
-            try:
-                res = painter(f)
-            except InputError as e:
-                if str(f) not in str(e):     # not about this photo: about every photo
-                    raise
-                result.skipped.append((f, str(e)))
-                if on_skip:
-                    on_skip(f, str(e))
-            else:
-                images.save_image(res.image, out_dir / f"{f.stem}.png")
-            if progress:
-                progress(i, len(files))
-    finally:
-        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
-            out_dir.rmdir()
-    return result
+    Painter(req)                                  # the method's checks, before anything is written
+    job = base.plan_folder(folder, output, req, eng.overwrite)
+    if eng.engine == "ray":
+        from .engines import ray as chosen
+    else:
+        from .engines import local as chosen
+    return base.run_job(job, chosen.run, eng, progress, on_skip, on_outcome,
+                        source_type=lambda s: s if storage.is_uri(s) else Path(s))
 
 
-@dataclass
-class VideoResult:
-    output: Path
-    frames: int
-    fps: float
-    interrupted: bool = False
-
-
-def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (),
-                  progress: Optional[Callable[[int, int], None]] = None, *, request: Optional[Request] = None,
-                  **options: Any) -> VideoResult:
-    """Frame by frame into the video `dst`; Ctrl-C keeps a playable video of the frames done so far.
-    `progress(frames_done, frames_expected)` after each frame (expected is 0 when unknown).
-    `request` (its content is each frame), or `run_stylize`'s keywords in `options`."""
-    from .video import filter_video, probe
-    painter = Painter(_request(request, None, styles, options))
-    dst = Path(dst)
-    images.check_output_path(dst, {dst.suffix.lower()} if dst.suffix else {".mp4"})
-    info = probe(src)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done = n
-        if progress:
-            progress(n, info["frames"])
-
-    try:
-        filter_video(src, dst, lambda frame: painter(frame).image, progress=tick)
-    except KeyboardInterrupt:
-        return VideoResult(dst, done, info["fps"], interrupted=True)
-    return VideoResult(dst, done, info["fps"])
+def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (), progress: Optional[Callable] = None,
+                  **kw: Any):
+    """A video (or a folder of frames) into a video or a folder of frames: `painterly.video_paint.stylize_video`."""
+    from .video_paint import stylize_video as paint
+    return paint(src, dst, styles, progress, **kw)

@@ -41,12 +41,28 @@ def _transfer_options(p: argparse.ArgumentParser) -> None:
                    help="iterative methods: also save the image every N steps as OUT_stepN.ext")
     o.add_argument("--history", default=None, metavar="FILE.json", help="write per-step losses as JSON")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
+    _video_options(p)
+    _engine_options(p)
     seen = {"device"}
     for cls in dict.fromkeys(m.options for m in ms):
         who = [m for m in ms if m.options is cls]
         title = ", ".join(m.name for m in who) + " (" + "; ".join(dict.fromkeys(m.paper for m in who)) + ")"
         add_arguments(p, cls, title, skip=tuple(seen))
         seen |= {f for f in cls.__dataclass_fields__}
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    from .engines.options import EngineOptions
+    add_arguments(p, EngineOptions, "folders: engine and resume")
+
+
+def _video_options(p: argparse.ArgumentParser) -> None:
+    """Flags of a video (or a folder of frames) as input or output."""
+    from .video_paint import VideoOptions
+    add_arguments(p, VideoOptions, "videos and frame sequences (CONTENT a video or a folder of frames; -o a video "
+                                   "or a folder)")
+    p.add_argument("--resume", action="store_true",
+                   help="videos: continue an interrupted run into the same -o (same inputs and options)")
 
 
 def _training_options(p: argparse.ArgumentParser, where: Optional[str], resume_from: str) -> None:
@@ -179,6 +195,8 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     tr.add_argument("--preserve-colors", nargs="?", const="luminance", choices=("luminance",), default=None)
     tr.add_argument("--mask", default=None, help="image whose white area is translated")
     tr.add_argument("--quiet", action="store_true")
+    _video_options(tr)
+    _engine_options(tr)
     tr.set_defaults(func=cmd_translate, method="cyclegan")
 
     x = sub.add_parser("export", help="export a trained style model or CycleGAN generator to ONNX")
@@ -220,27 +238,26 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     styles = list(args.styles if styles is None else styles)
     request = _request(args, styles)
     content, out = args.content, args.output
-    if Path(content).is_dir():
+    from . import storage
+    from .engines.options import EngineOptions
+    engine = from_args(EngineOptions, args).validate()
+    if _is_video_run(args, content, out):
+        if engine.engine != "local":
+            raise OptionError("engine", f"{engine.engine} paints folders of photos; a video is painted here (leave the "
+                                        "option out)")
+        return _stylize_video(args, request, content, out)
+    if Path(content).is_dir() or storage.is_uri(content):
         with Bar(None, "stylize", "image", args.quiet) as bar:
             res = batch.stylize_folder(content, output=out, progress=lambda i, n: bar.update(i, n),
-                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), request=request)
-        if not res.done:
-            print(f"painterly: error: none of the {res.total} images in {content} could be stylised "
-                  "(see above); nothing written", file=sys.stderr)
-        elif not args.quiet or res.skipped:
-            print(f"stylised {res.done} of {res.total} images into {res.output}"
-                  + (f"; skipped {len(res.skipped)}" if res.skipped else ""), file=sys.stderr)
-        return 2 if res.skipped else 0
-    if batch.is_video(content):
-        with Bar(None, "video", "frame", args.quiet) as bar:
-            v = batch.stylize_video(content, out, progress=lambda i, n: bar.update(i, n), request=request)
-        if v.interrupted:
-            print(f"painterly: interrupted; saved the first {v.frames} frames to {v.output}" if v.frames else
-                  "painterly: interrupted before the first frame; nothing saved", file=sys.stderr)
-            return 130
-        if not args.quiet:
-            print(f"saved {v.output} ({v.frames} frames, {v.fps:.3g} fps)", file=sys.stderr)
-        return 0
+                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), request=request,
+                                       engine=engine)
+        line, code = _folder_summary(res, content)
+        if code or not args.quiet:
+            print(line, file=sys.stderr)
+        return code
+    if engine.engine != "local":
+        raise OptionError("engine", f"{engine.engine} paints folders; give a folder of photos (one photo is painted "
+                                    "here: leave the option out)")
     iterative = methods.get(request.method).iterative
     opts = request.options
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
@@ -260,6 +277,63 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
         what = res.info.get("encoder") or res.info.get("model") or request.method
         print(f"saved {path} ({res.info['width']}x{res.info['height']}, {what}, {res.info['seconds']:.2f} s)",
               file=sys.stderr)
+    return 0
+
+
+def _folder_summary(res: Any, folder: str) -> tuple[str, int]:
+    """The line printed after a folder run and the exit code: 2 when a photo was skipped (or none
+    could be painted), 130 when interrupted. The same whichever engine ran."""
+    kept = f"; kept {len(res.kept)} already there" if res.kept else ""
+    skipped = f"; skipped {len(res.skipped)}" if res.skipped else ""
+    if res.interrupted:
+        return (f"painterly: interrupted; {res.done + len(res.kept)} of {res.total} pictures are in {res.output}"
+                f"{skipped}; run the same command again to paint the rest", 130)
+    if not res.done and not res.kept:
+        return (f"painterly: error: none of the {res.total} images in {folder} could be stylised (see above); "
+                "nothing written", 2)
+    if not res.done and not res.skipped:
+        return (f"nothing to do: all {res.total} pictures are already in {res.output} (--overwrite paints them "
+                "again)", 0)
+    return f"stylised {res.done} of {res.total} images into {res.output}{kept}{skipped}", 2 if res.skipped else 0
+
+
+def _is_video_run(args: argparse.Namespace, content: str, out: str) -> bool:
+    """A video in, or frames in and a video out, or a folder in and out painted as a frame sequence
+    (--temporal given): the video path. A folder into a folder is otherwise a folder of photos."""
+    from . import video
+    if video.is_video(content):
+        return True
+    if Path(content).is_dir():
+        return video.is_video(out) or getattr(args, "temporal", None) is True
+    return False
+
+
+def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str) -> int:
+    from .progress import Bar
+    from .video_paint import VideoOptions, stylize_video
+    vo = from_args(VideoOptions, args)
+    with Bar(None, "video", "frame", args.quiet) as bar:
+        def progress(p) -> None:
+            if bar.bar is None:
+                bar.initial = p.resumed
+            bar.update(p.done, p.total or None)
+
+        def damaged(i: int, reason: str) -> None:
+            bar.write(f"painterly: warning: {reason}; its place repeats the frame before it")
+        v = stylize_video(content, out, progress=progress, request=request, video=vo,
+                          resume=getattr(args, "resume", False), on_damaged=damaged)
+    for note in v.notes:
+        print(f"painterly: warning: {note}", file=sys.stderr)
+    if v.interrupted:
+        print(f"painterly: interrupted; saved the first {v.frames} frames to {v.output}"
+              + (" (with its audio)" if v.frames and not v.notes else "")
+              + "; continue with --resume" if v.frames else
+              "painterly: interrupted before the first frame; nothing saved", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        how = "temporally consistent" if v.temporal else "frame by frame"
+        print(f"saved {v.output} ({v.frames} frames at {v.fps:.3g} fps, {how}; painted {v.painted} in "
+              f"{v.seconds:.1f} s, {v.frames_per_second:.2f} frames/s)", file=sys.stderr)
     return 0
 
 
@@ -451,7 +525,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def _flag(field: str) -> str:
     """A library field name as the command line spells it."""
     from .request import TransferOptions
-    known = flag_names(TransferOptions, *(m.options for m in methods.all_methods()))
+    from .engines.options import EngineOptions
+    known = flag_names(TransferOptions, EngineOptions, *(m.options for m in methods.all_methods()))
     return known.get(field, "--" + field.replace("_", "-"))
 
 

@@ -42,9 +42,14 @@ def gram_matrix(feat: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torc
     return torch.bmm(f, f.transpose(1, 2)).float() / count
 
 
-def content_loss(feat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """1/2 mean squared difference between feature maps (Gatys' content loss, size-normalised)."""
-    return 0.5 * F.mse_loss(feat, target)
+def content_loss(feat: torch.Tensor, target: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """1/2 mean squared difference between feature maps (Gatys' content loss, size-normalised);
+    with a mask, the mean over the (weighted) positions it keeps."""
+    if mask is None:
+        return 0.5 * F.mse_loss(feat, target)
+    m = resize_mask(mask, tuple(feat.shape[-2:]))
+    sq = (feat - target).pow(2) * m
+    return 0.5 * sq.sum() / (m.expand_as(sq).sum().clamp_min(1.0))
 
 
 def style_loss(feat: torch.Tensor, target_gram: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:

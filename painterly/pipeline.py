@@ -179,11 +179,48 @@ class Painter:
         self._styles: tuple = ()
         self._runner: Optional[methods.Runner] = None
 
+    def __getstate__(self) -> dict:
+        """What travels to another process (a Ray worker): the request and what was prepared for
+        it; the method is found there again by name, progress callbacks stay behind."""
+        return {"request": self.request, "device": self.device, "key": self._key, "styles": self._styles,
+                "runner": self._runner}
+
+    def __setstate__(self, state: dict) -> None:
+        self.request, self.tile_callback = state["request"], None
+        self.method = methods.get(self.request.method)
+        self._key, self._styles, self._runner = state["key"], state["styles"], state["runner"]
+        # nothing prepared: the device is this process's own choice (a GPU worker of a CPU driver)
+        self.device = state["device"] if self._runner is not None else pick_device(self.request.transfer.device)
+
+    @property
+    def prepared(self) -> bool:
+        """The method's runner is ready (`prepare` or a first photo ran)."""
+        return self._runner is not None
+
+    def prepare(self, content: Any) -> Painter:
+        """Decode the styles and prepare the method for photos shaped like `content`, without
+        painting it, so that the prepared painter can be shipped (engines: style features
+        computed once). A photo that would run on tiles, or a colour-matched run, prepares nothing."""
+        req = self.request.with_content(content)
+        h, w, s_side, tiled = self._plan(req)
+        if not tiled and req.transfer.preserve_colors != "match":
+            self._ready(req, (h, w), s_side, None, None, 0)
+        return self
+
+    def _plan(self, req: Request) -> tuple[int, int, int, bool]:
+        """(h, w, style side, whether it runs on tiles) of the request's photo, from headers."""
+        m, o, t = self.method, req.options, req.transfer
+        cw, ch = images.image_size(req.content, "content image")
+        h, w = images.fit_size(ch, cw, t.size)
+        s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
+        return h, w, s_side, plan_tiles(h, w, self.device, m, o, t.tile, force=t.tile is not None) is not None
+
     def __call__(self, content: Any = None, callback: Optional[Callable[[int, dict], None]] = None,
                  image_callback: Optional[Callable[[int, torch.Tensor], None]] = None,
-                 image_every: int = 0) -> StylizeResult:
-        """Paint `content` (default: the request's own photo)."""
-        return self._paint(content, callback, image_callback, image_every, check_only=False)
+                 image_every: int = 0, guide: Any = None) -> StylizeResult:
+        """Paint `content` (default: the request's own photo). `guide`: a video frame's
+        `temporal.Guide`, passed on to a method that follows the motion itself (`uses_guide`)."""
+        return self._paint(content, callback, image_callback, image_every, check_only=False, guide=guide)
 
     def check(self, content: Any = None) -> None:
         """Every check a run of `content` makes before it decodes a pixel (sizes, tiles, memory),
@@ -192,7 +229,7 @@ class Painter:
 
     def _paint(self, content: Any, callback: Optional[Callable[[int, dict], None]],
                image_callback: Optional[Callable[[int, torch.Tensor], None]], image_every: int,
-               check_only: bool) -> Optional[StylizeResult]:
+               check_only: bool, guide: Any = None) -> Optional[StylizeResult]:
         req = self.request if content is None else self.request.with_content(content)
         m, o, t, dev = self.method, req.options, req.transfer, self.device
         content = req.content
@@ -223,12 +260,33 @@ class Painter:
                     self.tile_callback))
         check_fits(m, h, w, dev, o, inputs, s_sizes)
         with memory_guard("lower --size"):
-            return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every)
+            return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every,
+                                   guide if m.uses_guide else None)
 
     def _run_whole(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
-                   image_every: int) -> StylizeResult:
+                   image_every: int, guide: Any = None) -> StylizeResult:
         """Decode the inputs (each at no more than about twice the size it is used at), run the method,
         post-process (strength, colours, mask)."""
+        m, t = self.method, req.transfer
+        c, mk, r = self._ready(req, hw, s_side, callback, image_callback, image_every, guide)
+        res = self._runner(r)
+        out = res.image
+        if t.strength != 1.0 and m.strength_field is None:
+            out = t.strength * out + (1 - t.strength) * c.to(out)
+        if t.preserve_colors == "luminance":
+            out = colour.luminance_transfer(out, c)
+        if mk is not None:
+            out = mk * out + (1 - mk) * c
+        info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1],
+                "preserve_colors": t.preserve_colors, "style_blend": list(t.style_blend) if t.style_blend else None,
+                "strength": t.strength, **res.info}
+        return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+    def _ready(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
+               image_every: int, guide: Any = None) -> tuple[torch.Tensor, Optional[torch.Tensor], methods.Run]:
+        """The photo, its mask and the method's Run, with the styles decoded and the runner prepared
+        for this size (kept while the size stays the same)."""
         m, t, dev = self.method, req.transfer, self.device
         (h, w), style_masks = hw, t.style_masks
         c = images.resize(images.load_image(req.content, "content image", max(h, w)), (h, w))
@@ -243,21 +301,10 @@ class Painter:
         mk = _load_mask(t.mask, c, (h, w), "mask", t) if t.mask is not None else None
         region_masks = (tuple(_load_mask(sm, c, (h, w), "style mask", t) for sm in style_masks)
                         if style_masks is not None else None)
-        r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every)
+        r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every, guide)
         if self._runner is None:
             self._runner = m.prepared(r)
-        res = self._runner(r)
-        out = res.image
-        if t.strength != 1.0 and m.strength_field is None:
-            out = t.strength * out + (1 - t.strength) * c.to(out)
-        if t.preserve_colors == "luminance":
-            out = colour.luminance_transfer(out, c)
-        if mk is not None:
-            out = mk * out + (1 - mk) * c
-        info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1],
-                "preserve_colors": t.preserve_colors, "style_blend": list(t.style_blend) if t.style_blend else None,
-                "strength": t.strength, **res.info}
-        return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+        return c, mk, r
 
 
 def run(request: Request, callback: Optional[Callable[[int, dict], None]] = None,

@@ -141,3 +141,18 @@ def test_decoder_training_lowers_its_loss(tmp_path, objective):
 def test_too_large_for_memory_is_refused_before_work(content_path, style_path):
     with pytest.raises(InputError, match="needs about .* GiB"):
         run_stylize(content_path, style_path, method="wct", size=60_000)
+
+
+@pytest.mark.parametrize("kind", ["adain", "wct"])
+def test_odd_sizes_keep_the_photos_size_with_and_without_masks(content, style, kind):
+    """Sizes that are no multiple of the encoders' poolings (here 61×45) come back whole, and a mask
+    of the photo's size applies (it used to fail: the decoders returned 56×40)."""
+    photo = images.resize(content, (45, 61))
+    half = torch.zeros(1, 1, 45, 61)
+    half[..., :30] = 1
+    out, _ = run(kind, photo, [style], ArbitraryOptions())
+    assert out.shape == photo.shape
+    res = run_stylize(photo, style, method=kind, size=None, mask=half)
+    assert res.tensor.shape == photo.shape
+    # outside the mask the photo is kept exactly (up to 8-bit rounding)
+    assert float((res.tensor[..., 34:] - photo[..., 34:]).abs().max()) < 1 / 255 + 1e-6

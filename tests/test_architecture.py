@@ -155,7 +155,7 @@ def test_strength_on_a_folder_of_identical_photos_gives_identical_pictures(name,
 @pytest.fixture(scope="module")
 def still_video(tmp_path_factory, photo) -> Path:
     """A three-frame video whose frames decode identically (a still picture)."""
-    from painterly.video import filter_video
+    from painterly.video import read_all
     d = tmp_path_factory.mktemp("video")
     src = d / "src.mp4"
     import av
@@ -168,25 +168,22 @@ def still_video(tmp_path_factory, photo) -> Path:
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    frames = []
-    filter_video(src, d / "copy.mp4", lambda f: frames.append(np.asarray(f)) or f)
+    frames = read_all(src)
     assert len(frames) == 3 and all(np.array_equal(frames[0], f) for f in frames[1:])
     return src
 
 
 @pytest.mark.parametrize("name", methods.names())
-def test_strength_on_a_video_of_identical_frames_gives_identical_frames(name, still_video, style_path, tmp_path,
-                                                                        monkeypatch):
-    from painterly import batch, video
+@pytest.mark.parametrize("temporal", [False, True])
+def test_strength_on_a_video_of_identical_frames_gives_identical_frames(name, temporal, still_video, style_path,
+                                                                        tmp_path):
+    """Frame by frame, and with the temporal layer on (a frame identical to the one before keeps its output)."""
+    from painterly import batch
     m = methods.get(name)
-    painted = []
-    real = video.filter_video
-
-    def spy(src, dst, fn, **kw):
-        return real(src, dst, lambda f: painted.append(np.asarray(fn(f))) or Image.fromarray(painted[-1]), **kw)
-    monkeypatch.setattr(video, "filter_video", spy)
-    v = batch.stylize_video(still_video, tmp_path / "out.mp4", _styles(m, style_path), method=name, size=40,
-                            strength=0.5, device="cpu", **_method_values(m))
+    out = tmp_path / "frames"
+    v = batch.stylize_video(still_video, out, _styles(m, style_path), method=name, size=40, strength=0.5,
+                            device="cpu", temporal=temporal, **_method_values(m))
+    painted = [np.asarray(Image.open(p)) for p in sorted(out.glob("frame_*.png"))]
     assert v.frames == 3 and len(painted) == 3
     assert all(np.array_equal(painted[0], p) for p in painted[1:]), name
 

@@ -24,6 +24,7 @@ from ..methods.gatys import stylize as gatys
 from ..examples import demo_pair
 from ..features import Encoder
 from ..losses import blend_weights
+from ..objective import Objective
 
 #: the reference gets at most this many times painterly's evaluations to reach the target
 REFERENCE_BUDGET = 3
@@ -33,14 +34,14 @@ class _Reached(Exception):
     """Raised in the reference closure once its loss is at or below the target."""
 
 
-def float32_objective(content: torch.Tensor, style: torch.Tensor, options: gatys.GatysOptions) -> gatys.Objective:
+def float32_objective(content: torch.Tensor, style: torch.Tensor, options: gatys.GatysOptions) -> Objective:
     """The yardstick: painterly's objective for (content, style) with float32 VGG."""
     o = options
     name = o.encoder_name()
     enc = Encoder(name, list(o.content_layers) + list(o.style_layers), o.pooling, o.weights_path).to(o.device)
     beta = o.beta(name)
     s_img = gatys.style_for(style.to(o.device), tuple(content.shape[-2:]), o.style_scale)
-    return gatys.Objective(enc, content.to(o.device), [s_img], blend_weights(None, 1), o, beta)
+    return gatys.objective(enc, content.to(o.device), [s_img], blend_weights(None, 1), o, beta)
 
 
 def tutorial_loop(content: torch.Tensor, style: torch.Tensor, options: gatys.GatysOptions,

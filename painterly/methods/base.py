@@ -48,6 +48,7 @@ class Run:
     callback: Optional[Callable[[int, dict], None]] = None
     image_callback: Optional[Callable[[int, torch.Tensor], None]] = None
     image_every: int = 0
+    guide: Optional[Any] = None                        # a video frame's `temporal.Guide` (methods with uses_guide)
 
     @property
     def options(self) -> Any:
@@ -153,6 +154,10 @@ class Method:
     """load_style(src, what) -> tensor: how the method reads a style argument (default: an image)."""
     tiled: Optional[Tiled] = None
     prepare: Optional[Callable[[Run], Runner]] = None
+    uses_guide: bool = False
+    """Video: the method follows the motion itself from `Run.guide` (the previous output warped onto
+    this frame, and where to trust it), e.g. as its starting point and a temporal loss; otherwise
+    the video loop blends its output with the guide (`painterly.temporal.blend`)."""
     family: str = ""                           # set by `register` from the module
 
     def can_run_in_browser(self) -> bool:

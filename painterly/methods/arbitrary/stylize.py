@@ -8,6 +8,7 @@ from typing import Optional
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
 from ... import images
 from ...errors import InputError
@@ -17,6 +18,7 @@ from .pairs import encoder, load_decoder, shipped
 from .transforms import transfer
 
 KINDS = ("adain", "wct")
+PAD_MULTIPLE = 16          # relu5_1 is four poolings deep
 DEFAULT_LEVELS = {"adain": ("relu3_1",), "wct": ("relu3_1", "relu2_1", "relu1_1")}
 
 
@@ -80,9 +82,14 @@ def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], option
     t0 = time.perf_counter()
     if levels is None:
         levels = prepare_levels(kind, styles, options, options.style_size or max(content.shape[-2:]))
-    masks = [m.to(dev) for m in style_masks] if style_masks is not None else None
     regions = _labels(options, content, styles, style_masks) if options.content_labels is not None else None
-    x = content.to(dev)
+    # the encoders pool up to four times: pad to a multiple of 16 so every decoder gives back the photo's
+    # size (an odd size lost up to 15 px and no longer matched its mask), and crop at the end
+    h, w = content.shape[-2:]
+    pad = (0, (-w) % PAD_MULTIPLE, 0, (-h) % PAD_MULTIPLE)
+    x = F.pad(content.to(dev), pad, mode="reflect") if any(pad) else content.to(dev)
+    masks = ([F.pad(m.to(dev), pad, mode="replicate") if any(pad) else m.to(dev) for m in style_masks]
+             if style_masks is not None else None)
     used = []
     for d, enc, fs in levels:
         fc = enc(x)[d.level]
@@ -96,4 +103,4 @@ def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], option
                                 region_weights(s_ids, n, tuple(fs[0].shape[-2:])).to(fc), options.alpha)
         x = d.decoder(t)[..., : x.shape[-2], : x.shape[-1]].clamp(0, 1)
         used.append({"level": d.level, "encoder": d.encoder})
-    return x.cpu(), {"levels": used, "alpha": options.alpha, "seconds": time.perf_counter() - t0}
+    return x[..., :h, :w].cpu(), {"levels": used, "alpha": options.alpha, "seconds": time.perf_counter() - t0}

@@ -32,9 +32,9 @@ def _describe(path: str, mtime: float) -> ModelInfo:
     from .model import load_meta
     meta = load_meta(path)
     cpu = meta.get("cpu_seconds") or meta.get("seconds", 0)
-    desc = (f"{meta.get('title', 'photo -> paintings')}; trained on {meta.get('trained_on', '?')}; "
-            f"{meta.get('steps', '?')} steps, {cpu / 60:.0f} CPU-min on {meta.get('device', '?')}; "
-            f"data: {meta.get('data_licence', '?')}")
+    trained = meta.get("how") or (f"trained on {meta.get('trained_on', '?')}; {meta.get('steps', '?')} steps, "
+                                  f"{cpu / 60:.0f} CPU-min on {meta.get('device', '?')}")
+    desc = f"{meta.get('title', 'photo -> paintings')}; {trained}; data: {meta.get('data_licence', '?')}"
     return ModelInfo(Path(path).stem, desc, meta)
 
 
@@ -50,7 +50,7 @@ def _bench(device: str):
     from .networks import DnCNNGenerator
     if "vangogh" in shipped():
         gen, meta = load_generator("vangogh", device=device)
-        label = f"vangogh (ResNet {meta['options']['channels']}/{meta['options']['blocks']})"
+        label = f"vangogh ({meta['options']['generator']})"
     else:
         gen, label = DnCNNGenerator(6, 64).eval().to(device), "untrained DnCNN 6x64"
     return label, lambda c, s: translate(gen, c, device)

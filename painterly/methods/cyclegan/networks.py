@@ -3,7 +3,9 @@ the standard ResNet-9 generator and 70×70 PatchGAN of Zhu et al. (2017).
 
 Generators map RGB [0, 1] to RGB [0, 1] (internally [-1, 1] with a tanh, as in the reference
 code) and accept any size. `ResnetGenerator` uses the reference code's layout (`model.N.*`) so
-state dicts trained there load directly (`load_reference_generator`).
+state dicts trained there load directly (`load_reference_generator`). `MagentaGenerator` is Ghiasi
+et al.'s GPU-trained transformer (Magenta) with its style as the learnable part: it paints strokes
+before any training, which 2 CPU cores cannot teach a generator from scratch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import torch.nn.functional as F
 
 from ...errors import InputError
 
-GENERATORS = ("dncnn", "resnet")
+GENERATORS = ("dncnn", "resnet", "magenta")
+#: What a Magenta generator learns in a CycleGAN: its style vector, also every norm's gamma/beta, or everything.
+MAGENTA_TRAIN = ("vector", "norms", "all")
 DISCRIMINATORS = ("source", "patch")
 
 
@@ -88,6 +92,50 @@ class ResnetGenerator(_ImageToImage):
         return self.model(x)
 
 
+class MagentaGenerator(_ImageToImage):
+    """Magenta's style transformer at one learnable style: a 100-number style vector (what Magenta's
+    predictor outputs for a painting) plus an offset on every conditional norm's gamma/beta (zero
+    until trained). `train` says which parameters a CycleGAN updates (`trainable()`)."""
+
+    multiple = 4
+
+    def __init__(self, train: str = "vector"):
+        super().__init__()
+        from ..magenta.networks import STYLE_DIM, StyleTransformer
+        if train not in MAGENTA_TRAIN:
+            raise InputError(f"unknown Magenta generator part '{train}': use {', '.join(MAGENTA_TRAIN)}")
+        self.config = {"kind": "magenta", "train": train}
+        self.net = StyleTransformer()
+        self.style = nn.Parameter(torch.zeros(1, STYLE_DIM))
+        self.norm_offset = nn.Parameter(torch.zeros(1, 2 * sum(self.net.channels)))
+
+    def trainable(self) -> list[nn.Parameter]:
+        """The parameters a CycleGAN run updates; the rest keep Magenta's GPU-trained values."""
+        if self.config["train"] == "vector":
+            return [self.style]
+        if self.config["train"] == "norms":
+            return [self.style, self.norm_offset]
+        return list(self.parameters())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        m = self.multiple
+        x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="reflect")
+        params = self.net.style_params(self.style) + self.norm_offset
+        return self.net(x, params=params.expand(x.shape[0], -1))[..., :h, :w]
+
+
+def magenta_generator(train: str = "vector", style: torch.Tensor | None = None) -> MagentaGenerator:
+    """A Magenta generator with Magenta's transformer weights (sha256-checked) at `style` (1, 100)."""
+    from ..magenta import files
+    g = MagentaGenerator(train)
+    g.net.load_state_dict(files.state_dict("magenta-transformer"))
+    if style is not None:
+        with torch.no_grad():
+            g.style.copy_(style.reshape(1, -1))
+    return g
+
+
 class SourceDiscriminator(nn.Module):
     """Five conv3×3 layers 3→16→64→256→256→1 with InstanceNorm + LeakyReLU(0.2) between them
     (strides 2, 2, 2, 1, 1); the score map is flattened per image."""
@@ -130,12 +178,16 @@ def build_generator(kind: str = "dncnn", depth: int = 6, channels: int = 64, blo
         return DnCNNGenerator(depth, channels)
     if kind == "resnet":
         return ResnetGenerator(blocks, channels)
+    if kind == "magenta":
+        return magenta_generator()
     raise InputError(f"unknown generator '{kind}': use {' or '.join(GENERATORS)}")
 
 
 def generator_from_config(config: dict) -> _ImageToImage:
     cfg = dict(config)
     kind = cfg.pop("kind")
+    if kind == "magenta":
+        return MagentaGenerator(**cfg)      # its weights follow in the file's state dict
     return DnCNNGenerator(**cfg) if kind == "dncnn" else ResnetGenerator(**cfg)
 
 

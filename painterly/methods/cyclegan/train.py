@@ -18,9 +18,10 @@ import torch.nn.functional as F
 
 from ... import images, training
 from ...errors import InputError
-from ...options import SEED_MAX, check_fields, opt
+from ...options import opt
+from ...training import train_option
 from .model import save_generator
-from .networks import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
+from .networks import DISCRIMINATORS, GENERATORS, MAGENTA_TRAIN, build_discriminator, build_generator, magenta_generator
 
 KIND = "train-cyclegan"
 SCHEDULES = ("constant", "exponential", "linear")
@@ -35,18 +36,23 @@ PRESETS: dict[str, dict] = {
 
 
 @dataclass(frozen=True)
-class CycleGANOptions:
+class CycleGANOptions(training.TrainOptions):
     """Every knob of a CycleGAN run; defaults are the source project's small-batch setting."""
 
-    generator: str = opt("dncnn", choices=GENERATORS, help="DnCNN (the source's) or ResNet (Zhu et al.)")
+    generator: str = opt("dncnn", choices=GENERATORS,
+                         help="DnCNN (the source's), ResNet (Zhu et al.) or magenta (Magenta's GPU-trained transformer "
+                              "as the A->B generator, started at the mean style of domain B; B->A is a DnCNN)")
+    train_params: str = opt("vector", choices=MAGENTA_TRAIN,
+                            help="magenta generator: what the run learns (its style vector; also every norm's "
+                                 "gamma/beta; or every weight)")
     discriminator: str = opt("source", choices=DISCRIMINATORS, help="source (5 conv3x3) or patch (70x70 PatchGAN)")
     depth: int = opt(6, min=1, help="DnCNN depth")
     channels: int = opt(64, min=1, help="DnCNN channels / ResNet ngf")
     blocks: int = opt(9, min=1, help="ResNet residual blocks")
-    size: int = opt(128, min=32, help="training crop")
-    batch_size: int = opt(2, min=1, help="images per step and process")
+    size: int = train_option("size", 128, help="training crop")
+    batch_size: int = train_option("batch_size", 2, help="images per step and process")
     epochs: int = opt(200, min=1, help="epochs")
-    lr: float = opt(1e-3, above=0, help="Adam learning rate")
+    lr: float = train_option("lr")
     betas: tuple[float, float] = (0.5, 0.999)
     schedule: str = opt("constant", choices=SCHEDULES, help="learning-rate schedule per epoch")
     gamma: float = opt(0.99, min=0, help="exponential decay factor")
@@ -54,17 +60,14 @@ class CycleGANOptions:
     cycle_weight: float = opt(10.0, min=0, help="lambda of the L1 cycle loss")
     identity_weight: float = opt(0.0, min=0, help="identity loss, x lambda")
     pool_size: int = opt(50, min=0, help="image pool of past fakes")
-    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
-    checkpoint_every: int = opt(1, min=1, help="epochs between checkpoints; Ctrl-C also saves")
+    checkpoint_every: int = train_option("checkpoint_every", 1, min=1, metavar=None,
+                                         help="epochs between checkpoints; Ctrl-C also saves")
     sample_every: int = opt(5, min=1, help="epochs between sample grids")
-    workers: int = opt(0, min=0, help="image-decoding processes")
-    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
+    workers: int = train_option("workers", help="image-decoding processes")
+    amp: bool = train_option("amp")
     epoch_size: Optional[int] = opt(None, min=1, help="images per epoch (default: the larger folder)")
     keep_generators: bool = opt(False, help="also keep generators/G_A2B_stepN.pt at every checkpoint "
                                             "(to evaluate the run over time)")
-
-    def validate(self) -> None:
-        check_fields(self)
 
 
 class ImagePool:
@@ -125,12 +128,24 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
     images.prepare_output_folder(run)
     ddp = training.setup_distributed(device)
     dev = ddp.device
+    # the Magenta transformer already paints: start it at domain B's mean style (a resumed run restores its
+    # own). Computed before seeding: loading the style predictor the first time draws random numbers.
+    start_style = mean_style(files_b) if opts.generator == "magenta" and state is None else None
     training.seed_everything(opts.seed)
 
-    g_ab = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
-    g_ba = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
+    if opts.generator == "magenta":
+        g_ab = magenta_generator(opts.train_params, start_style).to(dev)
+        g_ba = build_generator("dncnn", opts.depth, opts.channels).to(dev)
+    else:
+        g_ab = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
+        g_ba = build_generator(opts.generator, opts.depth, opts.channels, opts.blocks).to(dev)
     d_a, d_b = build_discriminator(opts.discriminator).to(dev), build_discriminator(opts.discriminator).to(dev)
-    opt_g = torch.optim.Adam([*g_ab.parameters(), *g_ba.parameters()], lr=opts.lr, betas=opts.betas)
+    learnt = g_ab.trainable() if hasattr(g_ab, "trainable") else list(g_ab.parameters())
+    for prm in g_ab.parameters():
+        prm.requires_grad_(False)
+    for prm in learnt:
+        prm.requires_grad_(True)
+    opt_g = torch.optim.Adam([*learnt, *g_ba.parameters()], lr=opts.lr, betas=opts.betas)
     opt_da = torch.optim.Adam(d_a.parameters(), lr=opts.lr, betas=opts.betas)
     opt_db = torch.optim.Adam(d_b.parameters(), lr=opts.lr, betas=opts.betas)
     scheds = [training.make_scheduler(o, opts.schedule, opts.epochs, opts.decay_every, opts.gamma)
@@ -206,6 +221,21 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
                                    f"CycleGAN {run.name}", meta)
 
     return trainer.fit(step_fn, zip(it_a, it_b), total, opts.checkpoint_every * per_epoch, outputs, run, callback)
+
+
+@torch.inference_mode()
+def mean_style(files: list, limit: int = 200) -> torch.Tensor:
+    """Mean Magenta style vector of up to `limit` images (each read at 512 px)."""
+    from ..magenta.stylize import style_vector
+    vecs = []
+    for f in files[:limit]:
+        try:
+            vecs.append(style_vector(images.load_image(f, long_side=512)))
+        except InputError:
+            continue                           # list_images already warned about unreadable files
+    if not vecs:
+        raise InputError("domain B holds no readable image to start the Magenta generator's style from")
+    return torch.cat(vecs).mean(0, keepdim=True)
 
 
 @torch.no_grad()

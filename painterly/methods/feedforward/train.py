@@ -15,9 +15,11 @@ import torch
 from ... import images, training, weights
 from ...device import check_memory, pick_device
 from ..gatys.stylize import estimate_style_memory
-from ...options import SEED_MAX, check_fields, names, opt
+from ...options import names, opt
+from ...training import train_option
 from ...features import Encoder
-from ...losses import content_loss, gram_matrix, style_loss, tv_loss
+from ...losses import gram_matrix
+from ...objective import ContentTerm, GramTerm, Objective, tv_term
 from .model import save_model
 from .network import TransformerNet
 
@@ -25,13 +27,11 @@ KIND = "train-style"
 
 
 @dataclass(frozen=True)
-class StyleTrainOptions:
+class StyleTrainOptions(training.TrainOptions):
     """Every knob of a style-training run; defaults train a usable style in ~2000 steps."""
 
-    size: int = opt(256, min=32, help="crop size of the training photos (the network downsamples by 4)")
-    batch_size: int = opt(4, min=1, help="photos per step and process")
-    steps: int = opt(2000, min=1, help="training steps")
-    lr: float = opt(1e-3, above=0, help="Adam learning rate")
+    size: int = train_option("size", help="crop size of the training photos (the network downsamples by 4)")
+    steps: int = train_option("steps")
     content_weight: float = opt(1.0, min=0, help="weight of the content term")
     style_weight: Optional[float] = opt(None, min=0, help="default: balanced for the encoder (1e-5)")
     tv_weight: float = opt(0.0, min=0, help="total-variation weight")
@@ -42,19 +42,24 @@ class StyleTrainOptions:
     width: int = opt(16, min=1, help="channels of the first layer (Johnson: 32)")
     blocks: int = opt(5, min=1, help="residual blocks")
     encoder: str = opt(weights.AUTO, help="loss / feature network")
-    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
-    checkpoint_every: int = opt(200, min=0, metavar="N",
-                                help="save model + checkpoint every N steps (0: at the end); Ctrl-C also saves")
-    workers: int = opt(0, min=0, help="photo-decoding processes")
-    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
-
-    def validate(self) -> None:
-        check_fields(self)
+    amp: bool = train_option("amp")
 
 
 def default_style_weight(encoder: str) -> float:
     """β that balances Gram style against relu2_2 content for an encoder's input scale."""
     return 1e-5 if weights.spec(encoder).input_convention == "caffe" else 1e5
+
+
+def perceptual_objective(encoder: Encoder, style: torch.Tensor, opts: StyleTrainOptions) -> Objective:
+    """Johnson et al.'s loss: content on `content_layers` (target: the batch itself, set per step with
+    `with_content`), Gram style of `style` on `style_layers`, TV; equal layer weights."""
+    terms = [ContentTerm(dict.fromkeys(opts.content_layers, 1.0), weight=opts.content_weight),
+             GramTerm(dict.fromkeys(opts.style_layers, 1.0), weight=opts.style_weight), tv_term(opts.tv_weight)]
+    probe = Objective(encoder, terms)
+    with torch.no_grad():
+        feats = probe.encode(style)
+    grams = {n: gram_matrix(feats[n]) for n in opts.style_layers}
+    return Objective(encoder, [terms[0], replace(terms[1], targets=grams), terms[2]])
 
 
 def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: Union[str, os.PathLike],
@@ -81,9 +86,7 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
     encoder = Encoder(opts.encoder, [*opts.content_layers, *opts.style_layers]).to(dev)
     style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
     s = images.resize_long_side(images.load_image(style, "style image", opts.style_size), opts.style_size).to(dev)
-    with torch.no_grad():
-        feats = encoder(s)
-        targets = {n: gram_matrix(feats[n].float()) for n in opts.style_layers}
+    objective = perceptual_objective(encoder, s, opts)
     optimizer = torch.optim.Adam(net.parameters(), lr=opts.lr)
     trainer = training.Trainer(KIND, training.checkpoint_path(output), opts, state, ddp, {"net": net},
                                {"adam": optimizer})
@@ -95,18 +98,14 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
         x = x.to(dev, non_blocking=True)
         with training.autocast(dev, opts.amp):
             y = model(x)
-            fy = encoder(y)
+            fy = objective.encode(y)
             with torch.no_grad():
-                fx = encoder(x)
-        c = sum(content_loss(fy[n].float(), fx[n].float()) for n in opts.content_layers)
-        st = sum(style_loss(fy[n].float(), targets[n]) for n in opts.style_layers)
-        tv = tv_loss(y.float())
-        loss = opts.content_weight * c + opts.style_weight * st + opts.tv_weight * tv
+                fx = objective.encode(x)
+        loss, parts = objective.with_content(fx)(y.float(), fy)   # the batch is its own content target
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        c, st, tv = c.detach(), st.detach(), tv.detach()
-        return {"loss": loss.item(), "content": float(c), "style": float(st), "tv": float(tv)}
+        return {"loss": loss.item(), **{k: float(v.detach()) for k, v in parts.items()}}
 
     def outputs(step: int, seconds: float) -> None:
         history = trainer.history

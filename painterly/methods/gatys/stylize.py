@@ -3,7 +3,10 @@
 The image itself is optimised so that its VGG features match the content photo's on the
 content layers and its Gram matrices match the style's on the style layers:
 
-    L = alpha * sum_c w_c L_content + beta * sum_l w_l E_l + tv * L_tv
+    L = content_weight * sum_c w_c L_content + style_weight * sum_l w_l E_l + tv_weight * L_tv
+
+(one `painterly.objective.Objective` per level: a content term, a Gram term, TV, and any terms the
+caller adds, e.g. a temporal term for video).
 
 L-BFGS (default) or Adam; init from content, white noise or the style; several styles blended
 by weight; an optional mask that restricts the style statistics to a region; coarse-to-fine
@@ -16,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Optional, Union
 from collections.abc import Callable, Sequence
 
 import torch
@@ -24,7 +27,8 @@ import torch
 from ... import images, imageparam
 from ...errors import InputError
 from ...features import Encoder, check_layers
-from ...losses import blend_weights, content_loss, gram_matrix, style_loss, tv_loss
+from ...losses import blend_weights, gram_matrix
+from ...objective import ContentTerm, GramTerm, ImageTerm, Objective, Region, Term, tv_term
 from ...options import OptionError
 from .options import GatysOptions
 
@@ -159,75 +163,43 @@ def autocast_dtype(precision: str, device: str | torch.device) -> Optional[torch
     return None
 
 
-class Objective:
-    """Gatys' loss of an image, with its targets: alpha * content + beta * style (+ tv * TV).
-
-    VGG runs under autocast to `dtype` when one is given (channels-last, which oneDNN needs for
-    fast bfloat16); Gram matrices are computed in `dtype`, everything after them and the content
-    features in float32, and the targets are computed the same way so that the content loss of
-    the photo itself is 0.
-    """
-
-    def __init__(self, encoder: Encoder, content: torch.Tensor, styles: Sequence[torch.Tensor],
-                 blend: Sequence[float], options: GatysOptions, beta: float,
-                 mask: Optional[torch.Tensor] = None, dtype: Optional[torch.dtype] = None):
-        self.encoder, self.o, self.beta, self.mask, self.dtype = encoder, options, beta, mask, dtype
-        self.regions: Optional[list] = None        # label-augmented style loss: (share, content mask, targets)
-        self.matting = None
-        if dtype is not None:
-            encoder.to(memory_format=torch.channels_last)
-        with torch.no_grad():
-            c_feats = self.features(content)
-            self.content = {n: c_feats[n].detach().float() for n in options.content_layers}
-            per_style = []
-            for s in styles:
-                f = self.features(s)
-                per_style.append({n: gram_matrix(f[n]) for n in options.style_layers})
-            self.style = {n: _blend([g[n] for g in per_style], blend) for n in options.style_layers}
-            if options.content_labels is not None:
-                self.regions = _label_regions(options, content, styles, self.features, f, mask)
-            if options.photorealism > 0:       # Luan et al.'s regulariser, in units of the photo's style loss
-                from ...matting import MattingLoss
-                gap = float(self.beta * self._style(c_feats))
-                self.matting = MattingLoss(content, options.photorealism * gap)
-
-    def _style(self, feats: dict[str, torch.Tensor]) -> torch.Tensor:
-        o, zero = self.o, torch.zeros((), device=next(iter(feats.values())).device)
-        if self.regions is None:
-            return sum((wt * style_loss(feats[n], self.style[n], self.mask) for n, wt in o.style_layers.items()),
-                       zero)
-        return sum((share * wt * style_loss(feats[n], targets[n], m) for share, m, targets in self.regions
-                    for n, wt in o.style_layers.items()), zero)
-
-    def features(self, img: torch.Tensor) -> dict[str, torch.Tensor]:
-        if self.dtype is None:
-            return self.encoder(img)
-        with torch.autocast(img.device.type, dtype=self.dtype):
-            feats = self.encoder(img.contiguous(memory_format=torch.channels_last))
-        # style layers stay in `dtype`: their Gram matrices are oneDNN matmuls (about 2.5x faster
-        # in bfloat16; float32 accumulation and result); the others come back as float32
-        return {n: f if n in self.o.style_layers else f.float() for n, f in feats.items()}
-
-    def __call__(self, img: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        o = self.o
-        feats = self.features(img)
-        zero = torch.zeros((), device=img.device)
-        lc = sum((wt * content_loss(feats[n].float(), self.content[n]) for n, wt in o.content_layers.items()), zero)
-        ls = self._style(feats)
-        lt = tv_loss(img)  # always measured (reported), weighted only when tv_weight > 0
-        total = o.content_weight * lc + self.beta * ls + o.tv_weight * lt
-        parts = {"content": float(lc.detach()), "style": float(ls.detach()), "tv": float(lt.detach())}
-        if self.matting is not None:
-            lm = self.matting(img)
-            total = total + lm
-            parts["photorealism"] = float(lm.detach())
-        return total, {**parts, "total": float(total.detach())}
+#: Extra terms a caller adds to every level: a list, or a function of the level's (height, width).
+ExtraTerms = Union[Sequence[Term], Callable[[tuple[int, int]], Sequence[Term]]]
 
 
-def _label_regions(o: GatysOptions, content: torch.Tensor, styles: Sequence[torch.Tensor], features, s_feats,
-                   mask: Optional[torch.Tensor]) -> list:
+def objective(encoder: Encoder, content: torch.Tensor, styles: Sequence[torch.Tensor], blend: Sequence[float],
+              options: GatysOptions, style_weight: float, mask: Optional[torch.Tensor] = None,
+              dtype: Optional[torch.dtype] = None, terms: Sequence[Term] = ()) -> Objective:
+    """Gatys' objective at one size: content_weight x content (`content_layers`) + style_weight x Gram
+    style of the blended styles (`style_layers`, inside `mask`) + tv_weight x TV (always measured, for
+    the history), the photorealism regulariser when asked, then the caller's `terms`.
+
+    With `dtype` the encoder runs in it (see `Objective`); the targets are taken the same way, so the
+    content loss of the photo itself is 0."""
+    o = options
+    probe = Objective(encoder, [ContentTerm(o.content_layers), GramTerm(o.style_layers)], dtype)
+    with torch.no_grad():
+        c_feats = probe.encode(content)
+        per_style = []
+        for s in styles:
+            f = probe.encode(s)
+            per_style.append({n: gram_matrix(f[n]) for n in o.style_layers})
+        grams = {n: _blend([g[n] for g in per_style], blend) for n in o.style_layers}
+        regions = _label_regions(o, content, styles, f, mask) if o.content_labels is not None else ()
+        style = GramTerm(o.style_layers, grams, style_weight, mask, regions=regions)
+        parts: list[Term] = [ContentTerm(o.content_layers, {n: c_feats[n].detach().float() for n in o.content_layers},
+                                         o.content_weight), style, tv_term(o.tv_weight)]
+        if o.photorealism > 0:       # Luan et al.'s regulariser, in units of the photo's style loss
+            from ...matting import MattingLoss
+            gap = float(style_weight * style.loss(c_feats, content))
+            parts.append(ImageTerm("photorealism", MattingLoss(content, o.photorealism * gap)))
+    return Objective(encoder, [*parts, *terms], dtype)
+
+
+def _label_regions(o: GatysOptions, content: torch.Tensor, styles: Sequence[torch.Tensor], s_feats,
+                   mask: Optional[torch.Tensor]) -> list[Region]:
     """Luan et al.'s label-augmented style loss: per label colour, the photo's region as the mask and the
-    Gram matrices of the style image's same region as targets (label maps read as `--method photo` does)."""
+    Gram matrices of the style image's same region as targets (label maps read as the photo method does)."""
     from ... import labels as lab
     if len(styles) != 1:
         raise OptionError("content_labels", f"work with one style image, got {len(styles)}")
@@ -258,15 +230,133 @@ def make_encoder(o: GatysOptions, h: int, w: int) -> Encoder:
                    checkpoint=low_memory(h, w, o.low_memory)).to(o.device)
 
 
+def start_image(o: GatysOptions, content: torch.Tensor, style: torch.Tensor, gen: torch.Generator,
+                init: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The first level's start: the caller's `init` image if given, else `o.init` (the photo, white
+    noise from `gen`, or the first style stretched to the photo's size), at `content`'s size."""
+    size = tuple(content.shape[-2:])
+    if init is not None:
+        return images.resize(init.to(content.device).clamp(0, 1), size)
+    if o.init == "content":
+        return content.clone()
+    if o.init == "noise":
+        return torch.rand(content.shape, generator=gen).to(content.device)
+    return images.resize(style.to(content.device), size)
+
+
+@dataclass
+class Level:
+    """What one level's optimisation ends with: its best image, the run's step count, and why it
+    stopped early (None: it used its steps or converged; else "interrupted" or a divergence message)."""
+
+    image: torch.Tensor
+    step: int
+    stopped: Optional[str]
+
+
+def optimise_level(objective: Objective, start: torch.Tensor, o: GatysOptions, *, step: int = 0, level: int = 0,
+                   history: Optional[list[dict]] = None, callback: Optional[Callback] = None,
+                   image_callback: Optional[ImageCallback] = None, image_every: int = 0,
+                   t0: Optional[float] = None) -> Level:
+    """Optimise one image from `start` under `objective` for `o.steps` evaluations (L-BFGS or Adam).
+
+    The loss is that of the image clamped to [0, 1]; the best image by total loss is kept. `step` is
+    the run's step count so far (steps are numbered across levels); each step's record (the terms'
+    losses, total, level and size) is appended to `history` and passed to `callback`. Control flow:
+    the budget running out inside L-BFGS's step ends the level (`_LevelDone`); a plain L-BFGS step that
+    overshoots restarts from the best image with a line search (`_Overshoot`); NaN/inf or an exploding
+    Adam loss (`_Diverged`) and Ctrl-C stop with the best image and say so in `stopped`.
+    """
+    t0 = time.perf_counter() if t0 is None else t0
+    history = [] if history is None else history
+    sh, sw = start.shape[-2:]
+    # Adam's learning rate is per pixel: it always moves the pixels
+    param = imageparam.make(start, o.parametrization if o.optimizer == "lbfgs" else "pixels")
+    params = param.parameters()
+    opt: torch.optim.Optimizer
+    # L-BFGS's plain step watches for an overshoot (auto) and then goes on with a line search
+    guard = o.optimizer == "lbfgs" and o.line_search == "auto"
+    if o.optimizer == "lbfgs":
+        opt = _lbfgs(params, o, o.steps, o.line_search == "strong_wolfe")
+    else:
+        opt = torch.optim.Adam(params, lr=o.lr or 0.02)
+    best_img, best_loss = start.clone(), math.inf  # losses at different scales are not comparable
+    level_end = step + o.steps
+    scale: list[float] = []
+
+    def closure() -> torch.Tensor:
+        nonlocal step, best_img, best_loss
+        if step >= level_end:
+            raise _LevelDone
+        opt.zero_grad(set_to_none=True)
+        # The loss is that of the image clamped to [0, 1] (what gets saved); its gradient passes
+        # the clamp unchanged (straight-through), so out-of-range pixels are pulled back in.
+        img = param.image()
+        img = img + (img.detach().clamp(0, 1) - img.detach())
+        total, terms = objective(img)
+        parts = {k: float(v.detach()) for k, v in terms.items()}
+        t = parts["total"] = float(total.detach())
+        if not math.isfinite(t) or (math.isfinite(best_loss) and t > EXPLODE_FACTOR * best_loss
+                                    and o.optimizer == "adam"):
+            why = "NaN/inf" if not math.isfinite(t) else f"{t:.3g}, over {EXPLODE_FACTOR:g}x the best"
+            raise _Diverged(f"diverged at step {step + 1} (loss {why}); kept the best image so far: "
+                            "lower --style-weight or --lr, or use fewer --steps")
+        # The optimiser sees the loss relative to its first value, so that L-BFGS's first
+        # step and tolerances behave the same whatever the encoder's feature scale.
+        if not scale:
+            scale.append(1.0 / max(abs(t), 1e-30))
+        (total * scale[0]).backward()
+        step += 1
+        if t < best_loss:
+            best_loss, best_img = t, img.detach().clone()
+        rec = {"step": step, "scale": level, "height": sh, "width": sw, **parts,
+               "seconds": time.perf_counter() - t0}
+        history.append(rec)
+        if callback:
+            callback(step, rec)
+        if image_callback and image_every and step % image_every == 0:
+            image_callback(step, img.detach().clamp(0, 1))
+        if guard and t > OVERSHOOT_FACTOR * best_loss:
+            raise _Overshoot
+        return total.detach() * scale[0]
+
+    try:
+        while step < level_end:
+            try:
+                opt.step(closure)
+            except _Overshoot:   # restart from the best image, now with a line search
+                param = imageparam.make(best_img, o.parametrization)
+                params = param.parameters()
+                opt, guard = _lbfgs(params, o, level_end - step, True), False
+                continue
+            if o.optimizer == "adam":
+                with torch.no_grad():
+                    params[0].clamp_(0, 1)
+            elif step < level_end:   # L-BFGS stopped early (converged): nothing left to gain
+                break
+    except _LevelDone:
+        pass
+    except _Diverged as e:
+        return Level(best_img, step, str(e))
+    except KeyboardInterrupt:
+        return Level(best_img, step, "interrupted")
+    return Level(best_img, step, None)
+
+
 def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional[GatysOptions] = None,
         style_blend: Optional[Sequence[float]] = None, mask: Optional[torch.Tensor] = None,
         callback: Optional[Callback] = None, image_callback: Optional[ImageCallback] = None,
-        image_every: int = 0, encoder: Optional[Encoder] = None) -> GatysResult:
+        image_every: int = 0, encoder: Optional[Encoder] = None, init: Optional[torch.Tensor] = None,
+        terms: ExtraTerms = ()) -> GatysResult:
     """Stylise `content` (1,3,H,W in [0,1], already at output size) with one or more style images.
 
     `style_blend` weights the styles' Gram targets; `mask` (1,1,H,W) restricts the style
     statistics to where it is 1. `callback(step, losses)` is called every step; `image_callback`
     every `image_every` steps. Ctrl-C stops early and returns the best image so far.
+    `init` (1,3,H,W): the start image instead of `options.init` (e.g. the previous video frame's
+    result warped onto this one). `terms`: extra objective terms added at every level (their losses
+    appear in the history under their names), or a function of the level's (height, width) giving them.
+    Coarse-to-fine: each of `options.scales` levels starts from the previous level's best image.
     """
     o = (options or GatysOptions()).validate()
     if not styles:
@@ -286,105 +376,28 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
     images.check_min_size(content, "content image")
     h, w = content.shape[-2:]
     history: list[dict] = []
-    stopped: Optional[str] = None
     t0 = time.perf_counter()
-    step = 0
-    carry: Optional[torch.Tensor] = None   # the previous level's best image
-
-    for level, (sh, sw) in enumerate(_scale_sizes(h, w, o.scales)):
-        c_img = images.resize(content, (sh, sw))
-        m = images.resize(mask.to(dev), (sh, sw)).clamp(0, 1) if mask is not None else None
+    step, best, stopped = 0, None, None
+    for level, size in enumerate(_scale_sizes(h, w, o.scales)):
+        c_img = images.resize(content, size)
+        m = images.resize(mask.to(dev), size).clamp(0, 1) if mask is not None else None
         s_imgs = []
         for s in styles:
-            s_img = style_for(s.to(dev), (sh, sw), o.style_scale)
+            s_img = style_for(s.to(dev), size, o.style_scale)
             images.check_min_size(s_img, "style image")
             s_imgs.append(s_img)
-        objective = Objective(encoder, c_img, s_imgs, blend, o, beta, m, dtype)
-
-        if carry is None:
-            if o.init == "content":
-                x0 = c_img.clone()
-            elif o.init == "noise":
-                x0 = torch.rand(c_img.shape, generator=gen).to(dev)
-            else:
-                x0 = images.resize(styles[0].to(dev), (sh, sw))
-        else:
-            x0 = images.resize(carry.clamp(0, 1), (sh, sw))
-        # Adam's learning rate is per pixel: it always moves the pixels
-        param = imageparam.make(x0, o.parametrization if o.optimizer == "lbfgs" else "pixels")
-        params = param.parameters()
-        opt: torch.optim.Optimizer
-        # L-BFGS's plain step watches for an overshoot (auto) and then goes on with a line search
-        guard = o.optimizer == "lbfgs" and o.line_search == "auto"
-        if o.optimizer == "lbfgs":
-            opt = _lbfgs(params, o, o.steps, o.line_search == "strong_wolfe")
-        else:
-            opt = torch.optim.Adam(params, lr=o.lr or 0.02)
-        best_img, best_loss = x0.clone(), math.inf  # losses at different scales are not comparable
-        level_end = step + o.steps
-        scale: list[float] = []
-
-        def closure() -> torch.Tensor:
-            nonlocal step, best_img, best_loss
-            if step >= level_end:
-                raise _LevelDone
-            opt.zero_grad(set_to_none=True)
-            # The loss is that of the image clamped to [0, 1] (what gets saved); its gradient passes
-            # the clamp unchanged (straight-through), so out-of-range pixels are pulled back in.
-            img = param.image()
-            img = img + (img.detach().clamp(0, 1) - img.detach())
-            total, parts = objective(img)
-            t = parts["total"]
-            if not math.isfinite(t) or (math.isfinite(best_loss) and t > EXPLODE_FACTOR * best_loss
-                                        and o.optimizer == "adam"):
-                why = "NaN/inf" if not math.isfinite(t) else f"{t:.3g}, over {EXPLODE_FACTOR:g}x the best"
-                raise _Diverged(f"diverged at step {step + 1} (loss {why}); kept the best image so far: "
-                                "lower --style-weight or --lr, or use fewer --steps")
-            # The optimiser sees the loss relative to its first value, so that L-BFGS's first
-            # step and tolerances behave the same whatever the encoder's feature scale.
-            if not scale:
-                scale.append(1.0 / max(abs(t), 1e-30))
-            (total * scale[0]).backward()
-            step += 1
-            if t < best_loss:
-                best_loss, best_img = t, img.detach().clone()
-            rec = {"step": step, "scale": level, "height": sh, "width": sw, **parts,
-                   "seconds": time.perf_counter() - t0}
-            history.append(rec)
-            if callback:
-                callback(step, rec)
-            if image_callback and image_every and step % image_every == 0:
-                image_callback(step, img.detach().clamp(0, 1))
-            if guard and t > OVERSHOOT_FACTOR * best_loss:
-                raise _Overshoot
-            return total.detach() * scale[0]
-
-        try:
-            while step < level_end:
-                try:
-                    opt.step(closure)
-                except _Overshoot:   # restart from the best image, now with a line search
-                    param = imageparam.make(best_img, o.parametrization)
-                    params = param.parameters()
-                    opt, guard = _lbfgs(params, o, level_end - step, True), False
-                    continue
-                if o.optimizer == "adam":
-                    with torch.no_grad():
-                        params[0].clamp_(0, 1)
-                elif step < level_end:   # L-BFGS stopped early (converged): nothing left to gain
-                    break
-        except _LevelDone:
-            pass
-        except _Diverged as e:
-            stopped = str(e)
-        except KeyboardInterrupt:
-            stopped = "interrupted"
-        carry = best_img  # the next level starts from this level's best image
+        extra = terms(size) if callable(terms) else terms
+        level_objective = objective(encoder, c_img, s_imgs, blend, o, beta, m, dtype, extra)
+        # the next level starts from this level's best image
+        x0 = start_image(o, c_img, styles[0], gen, init) if best is None else images.resize(best.clamp(0, 1), size)
+        done = optimise_level(level_objective, x0, o, step=step, level=level, history=history, callback=callback,
+                              image_callback=image_callback, image_every=image_every, t0=t0)
+        step, best, stopped = done.step, done.image, done.stopped
         if stopped:
             break
 
-    best_img = images.resize(best_img.clamp(0, 1), (h, w))
-    return GatysResult(image=best_img.detach().cpu(), history=history, stopped=stopped,
+    best = images.resize(best.clamp(0, 1), (h, w))
+    return GatysResult(image=best.detach().cpu(), history=history, stopped=stopped,
                        encoder=name, options={**asdict(o), "encoder": name, "style_weight": beta},
                        seconds=time.perf_counter() - t0)
 
@@ -397,13 +410,14 @@ def evaluate(image: torch.Tensor, content: torch.Tensor, style: torch.Tensor,
     o = (options or GatysOptions()).validate()
     name = o.encoder_name()
     enc = Encoder(name, list(o.content_layers) + list(o.style_layers), o.pooling, o.weights_path).to(o.device)
-    f, fc = enc(image.to(o.device)), enc(content.to(o.device))
     s_img = images.resize_long_side(style.to(o.device), round(max(content.shape[-2:]) * o.style_scale))
-    fs = enc(s_img)
-    lc = sum(wt * content_loss(f[n], fc[n]) for n, wt in o.content_layers.items())
-    ls = sum(wt * style_loss(f[n], gram_matrix(fs[n])) for n, wt in o.style_layers.items())
-    beta = o.beta(name)
-    return {"content": float(lc), "style": float(ls), "total": float(o.content_weight * lc + beta * ls)}
+    probe = Objective(enc, [ContentTerm(o.content_layers), GramTerm(o.style_layers)])
+    fs = probe.encode(s_img)
+    yardstick = Objective(enc, [ContentTerm(o.content_layers, probe.encode(content.to(o.device)), o.content_weight),
+                                GramTerm(o.style_layers, {n: gram_matrix(fs[n]) for n in o.style_layers},
+                                         o.beta(name))])
+    total, parts = yardstick(image.to(o.device))
+    return {"content": float(parts["content"]), "style": float(parts["style"]), "total": float(total)}
 
 
 def _check_layers(encoder: str, o: GatysOptions) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional, Union
 
@@ -20,9 +20,11 @@ from torch import nn
 from ... import images, training, weights
 from ...errors import InputError
 from ...features import Encoder
-from ...options import OptionError, check_fields, opt
+from ...options import OptionError, opt
+from ...training import train_option
 from ..gatys.options import DEFAULT_STYLE_LAYERS
-from ...losses import content_loss, gram_matrix, style_loss
+from ...losses import gram_matrix
+from ...objective import ContentTerm, GramTerm, Objective
 from .presets import NAMES, save_style, save_vector
 from .stylize import pad4
 
@@ -30,27 +32,20 @@ KIND = "train-style-fast"
 
 
 @dataclass(frozen=True)
-class FastStyleOptions:
+class FastStyleOptions(training.TrainOptions):
     """A fast (gamma/beta-only) style run; the defaults beat the shipped 43-minute starry_night in minutes."""
 
-    size: int = opt(160, min=32, help="crop size of the training photos")
-    batch_size: int = opt(2, min=1, help="photos per step")
-    steps: int = opt(100, min=1, help="training steps")
-    lr: float = opt(0.02, above=0, help="Adam learning rate")
+    size: int = train_option("size", 160)
+    batch_size: int = train_option("batch_size", 2, help="photos per step")
+    lr: float = train_option("lr", 0.02)
+    checkpoint_every: int = train_option("checkpoint_every", 20, help="save style + checkpoint every N steps")
+    steps: int = train_option("steps", 100)
     content_weight: float = opt(1.0, min=0, help="weight of the content term (conv4_2)")
     style_weight: Optional[float] = opt(None, min=0, help="default: the encoder's Gatys balance (1e-4)")
     style_size: int = opt(512, min=32, help="style image long side (bench quality: 512)")
     init: str = opt("nearest", choices=("nearest", "mean"),
                     help="start from the best-scoring of the 26 styles on one batch, or their mean")
     encoder: str = opt(weights.AUTO, help="loss network")
-    seed: int = opt(0, min=0, help="random seed")
-    checkpoint_every: int = opt(20, min=0, metavar="N", help="save style + checkpoint every N steps")
-    workers: int = opt(0, min=0, help="photo-decoding processes")
-
-    def validate(self) -> None:
-        check_fields(self)
-        if not self.lr > 0:
-            raise OptionError("lr", "must be positive")
 
 
 class StyleRow(nn.Module):
@@ -61,28 +56,30 @@ class StyleRow(nn.Module):
         self.params = nn.Parameter(params.clone().reshape(1, -1))
 
 
-class PerceptualLoss(nn.Module):
-    """Gatys' objective against one painting: content on conv4_2, Gram style on conv1_1..conv5_1."""
+class PerceptualLoss:
+    """Gatys' objective against one painting: content on conv4_2 (target: the photo the network
+    painted), Gram style on conv1_1..conv5_1 (`painterly.objective` terms, equal layer weights)."""
 
     def __init__(self, style: torch.Tensor, encoder: str, style_weight: Optional[float], content_weight: float = 1.0,
                  device: str = "cpu"):
-        super().__init__()
         name = weights.auto_encoder() if encoder == weights.AUTO else encoder
-        self.content_layers, self.style_layers = ("conv4_2",), tuple(DEFAULT_STYLE_LAYERS)
-        self.enc = Encoder(name, [*self.content_layers, *self.style_layers]).to(device)
-        self.beta = style_weight if style_weight is not None else weights.spec(name).style_weight
-        self.alpha = content_weight
+        content_layers, style_layers = ("conv4_2",), tuple(DEFAULT_STYLE_LAYERS)
+        self.enc = Encoder(name, [*content_layers, *style_layers]).to(device)
+        self.style_weight = style_weight if style_weight is not None else weights.spec(name).style_weight
+        self.content_weight = content_weight
+        terms = [ContentTerm(dict.fromkeys(content_layers, 1.0), weight=content_weight),
+                 GramTerm(dict.fromkeys(style_layers, 1.0), weight=self.style_weight)]
         with torch.no_grad():
-            f = self.enc(style)
-            self.targets = {n: gram_matrix(f[n]) for n in self.style_layers}
+            f = Objective(self.enc, terms).encode(style)
+        grams = {n: gram_matrix(f[n]) for n in style_layers}
+        self.objective = Objective(self.enc, [terms[0], replace(terms[1], targets=grams)])
 
-    def forward(self, y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        fy = self.enc(y)
+    def __call__(self, y: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"loss": the weighted total, "content", "style"} of the painting `y` of the photo `x`."""
         with torch.no_grad():
-            fx = self.enc(x)
-        c = sum(content_loss(fy[n], fx[n]) for n in self.content_layers)
-        s = sum(style_loss(fy[n], self.targets[n]) for n in self.style_layers)
-        return {"loss": self.alpha * c + self.beta * s, "content": c, "style": s}
+            fx = self.objective.encode(x)
+        loss, parts = self.objective.with_content(fx)(y)
+        return {"loss": loss, **parts}
 
 
 def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], output: Union[str, os.PathLike],
