@@ -259,6 +259,21 @@ def test_favicon_and_every_trained_style_has_its_picture(tmp_path):
     assert client.get("/api/styles/model/nope.jpg").status_code == 404
 
 
+def test_shipped_style_pictures_show_what_each_model_paints_now():
+    """Each shipped gallery picture is what its model paints today (a retrained model changes it):
+    regenerate with `python -m painterly.web.thumbs` when this fails."""
+    from painterly.web import catalog, thumbs
+    stale = []
+    for m, name in catalog.trained_styles():
+        path = thumbs.shipped(m.name, name)
+        assert path.is_file(), f"no shipped picture for {m.name}/{name}: run python -m painterly.web.thumbs"
+        now = np.asarray(Image.open(io.BytesIO(thumbs.make_picture(m.name, name))).convert("RGB"), np.float32)
+        shipped = np.asarray(Image.open(path).convert("RGB"), np.float32)
+        if shipped.shape != now.shape or np.abs(shipped - now).mean() > 3:
+            stale.append(f"{m.name}/{name}")
+    assert not stale, f"stale pictures {stale}: run python -m painterly.web.thumbs"
+
+
 @pytest.fixture()
 def live_server(tmp_path):
     """The real app on a free localhost port, in a background thread."""
