@@ -42,12 +42,18 @@ def _transfer_options(p: argparse.ArgumentParser) -> None:
     o.add_argument("--history", default=None, metavar="FILE.json", help="write per-step losses as JSON")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     _video_options(p)
+    _engine_options(p)
     seen = {"device"}
     for cls in dict.fromkeys(m.options for m in ms):
         who = [m for m in ms if m.options is cls]
         title = ", ".join(m.name for m in who) + " (" + "; ".join(dict.fromkeys(m.paper for m in who)) + ")"
         add_arguments(p, cls, title, skip=tuple(seen))
         seen |= {f for f in cls.__dataclass_fields__}
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    from .engines.options import EngineOptions
+    add_arguments(p, EngineOptions, "folders: engine and resume")
 
 
 def _video_options(p: argparse.ArgumentParser) -> None:
@@ -190,6 +196,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     tr.add_argument("--mask", default=None, help="image whose white area is translated")
     tr.add_argument("--quiet", action="store_true")
     _video_options(tr)
+    _engine_options(tr)
     tr.set_defaults(func=cmd_translate, method="cyclegan")
 
     x = sub.add_parser("export", help="export a trained style model or CycleGAN generator to ONNX")
@@ -229,21 +236,30 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     from . import batch
     from .progress import Bar, StepBar
     styles = list(args.styles if styles is None else styles)
-    request = _request(args, styles)
     content, out = args.content, args.output
+    from . import storage
+    from .engines.options import EngineOptions
+    if not storage.is_uri(content) and not Path(content).exists():   # before the output: the input is what is wrong
+        from .images import IMAGE_SUFFIXES
+        what = ("content image" if Path(content).suffix.lower() in IMAGE_SUFFIXES else
+                "video" if batch.is_video(content) else "content (photo, folder of photos or video)")
+        raise InputError(f"{what} '{content}' not found: check the path")
+    request = _request(args, styles)
+    engine = from_args(EngineOptions, args).validate()
     if _is_video_run(args, content, out):
-        return _stylize_video(args, request, content, out)
-    if Path(content).is_dir():
+        return _stylize_video(args, request, content, out, engine)
+    if Path(content).is_dir() or storage.is_uri(content):
         with Bar(None, "stylize", "image", args.quiet) as bar:
             res = batch.stylize_folder(content, output=out, progress=lambda i, n: bar.update(i, n),
-                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), request=request)
-        if not res.done:
-            print(f"painterly: error: none of the {res.total} images in {content} could be stylised "
-                  "(see above); nothing written", file=sys.stderr)
-        elif not args.quiet or res.skipped:
-            print(f"stylised {res.done} of {res.total} images into {res.output}"
-                  + (f"; skipped {len(res.skipped)}" if res.skipped else ""), file=sys.stderr)
-        return 2 if res.skipped else 0
+                                       on_skip=lambda f, e: bar.write(f"painterly: skipped: {e}"), request=request,
+                                       engine=engine)
+        line, code = _folder_summary(res, content)
+        if code or not args.quiet:
+            print(line, file=sys.stderr)
+        return code
+    if engine.engine != "local":
+        raise OptionError("engine", f"{engine.engine} paints folders and videos; one photo is painted here (leave the "
+                                    "option out)")
     iterative = methods.get(request.method).iterative
     opts = request.options
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
@@ -266,6 +282,23 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     return 0
 
 
+def _folder_summary(res: Any, folder: str) -> tuple[str, int]:
+    """The line printed after a folder run and the exit code: 2 when a photo was skipped (or none
+    could be painted), 130 when interrupted. The same whichever engine ran."""
+    kept = f"; kept {len(res.kept)} already there" if res.kept else ""
+    skipped = f"; skipped {len(res.skipped)}" if res.skipped else ""
+    if res.interrupted:
+        return (f"painterly: interrupted; {res.done + len(res.kept)} of {res.total} pictures are in {res.output}"
+                f"{skipped}; run the same command again to paint the rest", 130)
+    if not res.done and not res.kept:
+        return (f"painterly: error: none of the {res.total} images in {folder} could be stylised (see above); "
+                "nothing written", 2)
+    if not res.done and not res.skipped:
+        return (f"nothing to do: all {res.total} pictures are already in {res.output} (--overwrite paints them "
+                "again)", 0)
+    return f"stylised {res.done} of {res.total} images into {res.output}{kept}{skipped}", 2 if res.skipped else 0
+
+
 def _is_video_run(args: argparse.Namespace, content: str, out: str) -> bool:
     """A video in, or frames in and a video out, or a folder in and out painted as a frame sequence
     (--temporal given): the video path. A folder into a folder is otherwise a folder of photos."""
@@ -277,10 +310,13 @@ def _is_video_run(args: argparse.Namespace, content: str, out: str) -> bool:
     return False
 
 
-def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str) -> int:
+def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str, engine: Any = "local") -> int:
+    from .batch import stylize_video
     from .progress import Bar
-    from .video_paint import VideoOptions, stylize_video
+    from .video_paint import VideoOptions
     vo = from_args(VideoOptions, args)
+    from . import images
+    images.check_not_input(out, [content, *request.styles])
     with Bar(None, "video", "frame", args.quiet) as bar:
         def progress(p) -> None:
             if bar.bar is None:
@@ -290,7 +326,7 @@ def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: st
         def damaged(i: int, reason: str) -> None:
             bar.write(f"painterly: warning: {reason}; its place repeats the frame before it")
         v = stylize_video(content, out, progress=progress, request=request, video=vo,
-                          resume=getattr(args, "resume", False), on_damaged=damaged)
+                          resume=getattr(args, "resume", False), on_damaged=damaged, engine=engine)
     for note in v.notes:
         print(f"painterly: warning: {note}", file=sys.stderr)
     if v.interrupted:
@@ -329,7 +365,8 @@ def _train(args: argparse.Namespace, train: Any, opts: Any, inputs: tuple, total
         res = train(*inputs, opts, device=args.device, resume=args.resume, callback=bar)
     if res.stopped == "interrupted":
         print(f"painterly: interrupted at step {res.step}; saved {res.output} and {res.checkpoint} "
-              f"(continue with --resume)", file=sys.stderr)
+              f"(continue with --resume)" if res.step > 0 else
+              "painterly: interrupted before the first step; nothing saved", file=sys.stderr)
         return 130
     if res.stopped:
         print(f"painterly: error: {res.stopped}", file=sys.stderr)
@@ -359,13 +396,26 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 def cmd_refine_style(args: argparse.Namespace) -> int:
     from . import images
-    from .methods.magenta.train import RefineOptions, refine_vector, write_vector
+    from .methods.magenta.train import RefineOptions, check_predictor_memory, refine_vector, write_vector
     from .progress import TrainBar
+    from . import weights
+    from .methods.magenta.stylize import decode_side
     o = check_fields(from_args(RefineOptions, args))
+    weights.check_encoder(o.encoder)
     images.check_output_path(args.output, {".pt"})
     files = [f for p in args.photos for f in (images.list_images(p, "--photos") if Path(p).is_dir() else [Path(p)])]
+    images.check_not_input(args.output, [args.style, *files])
+    for f in files:      # from the headers, before anything is decoded: as every other role
+        w, h = images.image_size(f, "photo")
+        images.check_min_size((w, h), images.label(f, "photo"))
+        fh, fw = images.fit_size(h, w, o.size)
+        images.check_min_size((fw, fh), f"{images.label(f, 'photo')} at --size {o.size}")
+    sw, sh = images.image_size(args.style, "style image")
+    images.check_min_size((sw, sh), images.label(args.style, "style image"))
+    check_predictor_memory(o.style_square)
     photos = [images.load_image(f, "photo", o.size) for f in files]
-    style = images.load_image(args.style, "style image")
+    style = images.load_image(args.style, "style image",
+                              max(o.size, decode_side(args.style, o.style_square, "style image") or 0))
     with TrainBar(o.steps + 1, "refine-style", args.quiet, keys=("loss", "style")) as bar:
         vec, hist = refine_vector(photos, style, o.steps, o.lr, o.style_square, o.encoder, o.style_weight,
                                   lambda rec: bar({**rec, "step": rec["step"] + 1}), o.size)
@@ -427,6 +477,7 @@ def cmd_mask(args: argparse.Namespace) -> int:
     import time
     from . import images, segment
     images.check_output_path(args.output)
+    images.check_not_input(args.output, [args.photo])
     t0 = time.perf_counter()
     m = segment.mask(args.photo, args.what, args.size, args.mask_feather, args.missing_region)
     path = segment.save_mask(m, args.output)
@@ -494,7 +545,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def _flag(field: str) -> str:
     """A library field name as the command line spells it."""
     from .request import TransferOptions
-    known = flag_names(TransferOptions, *(m.options for m in methods.all_methods()))
+    from .engines.options import EngineOptions
+    known = flag_names(TransferOptions, EngineOptions, *(m.options for m in methods.all_methods()))
     return known.get(field, "--" + field.replace("_", "-"))
 
 
@@ -504,9 +556,13 @@ def _one_line_warnings():
     from .errors import SkippedInput
     shown = warnings.showwarning
 
+    seen: set[str] = set()
+
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, SkippedInput):
-            print(f"painterly: warning: {message}", file=sys.stderr)
+            if str(message) not in seen:      # once per file, however many readers meet it
+                seen.add(str(message))
+                print(f"painterly: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
     warnings.showwarning = show
@@ -521,10 +577,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Ctrl-C and SIGTERM keep what exists and exit with 130 (`painterly.__main__.main` is the
     console script, which also covers Ctrl-C while torch loads)."""
     from .device import is_out_of_memory, out_of_memory
-    from .signals import stop_on_sigterm
+    from .images import max_pixels
+    from .signals import stop_once
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        with stop_on_sigterm(), _one_line_warnings():
+        with stop_once(), _one_line_warnings():
+            max_pixels()          # a bad PAINTERLY_MAX_PIXELS is refused before any work
             args = build_parser(next((a for a in argv if not a.startswith("-")), "")).parse_args(argv)
             return args.func(args)
     except OptionError as e:

@@ -125,10 +125,6 @@ class Objective:
             feats = self.encoder(image.contiguous(memory_format=torch.channels_last))
         return {n: f if n in self._low else f.float() for n, f in feats.items()}
 
-    def with_terms(self, *terms: Term) -> Objective:
-        """This objective plus `terms` (same encoder, no features recomputed)."""
-        return Objective(self.encoder, self.terms + terms, self.dtype)
-
     def with_content(self, feats: Features) -> Objective:
         """The same objective with every content term's target set to `feats` (e.g. a batch's own)."""
         terms = [replace(t, targets=feats) if isinstance(t, ContentTerm) else t for t in self.terms]

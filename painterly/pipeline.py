@@ -113,6 +113,12 @@ def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Opt
         if tile < 2 * halo + tiling.ALIGN:
             raise OptionError("tile", f"{tile} is too small: it needs at least {2 * halo + tiling.ALIGN} px "
                                       f"(the tiles overlap by {halo} px on each side)")
+        th, tw = min(h, int(tile) + 2 * halo), min(w, int(tile) + 2 * halo)
+        need_tile = m.memory(th, tw, o) + _buffer_bytes(h, w, m)
+        if free is not None and need_tile > free:
+            raise TooLarge("tile", f"{tile} is too large: a {tw}x{th} tile (with its overlap) and the whole-image "
+                                   f"buffers need about {gib(need_tile)} but only {gib(free)} is free on {device}; "
+                                   "lower it (or give no number: an automatic size)")
         return int(tile)
     bpp = max(1.0, need / (h * w))
     buffers = _buffer_bytes(h, w, m)
@@ -179,6 +185,42 @@ class Painter:
         self._styles: tuple = ()
         self._runner: Optional[methods.Runner] = None
 
+    def __getstate__(self) -> dict:
+        """What travels to another process (a Ray worker): the request and what was prepared for
+        it; the method is found there again by name, progress callbacks stay behind."""
+        return {"request": self.request, "device": self.device, "key": self._key, "styles": self._styles,
+                "runner": self._runner}
+
+    def __setstate__(self, state: dict) -> None:
+        self.request, self.tile_callback = state["request"], None
+        self.method = methods.get(self.request.method)
+        self._key, self._styles, self._runner = state["key"], state["styles"], state["runner"]
+        # nothing prepared: the device is this process's own choice (a GPU worker of a CPU driver)
+        self.device = state["device"] if self._runner is not None else pick_device(self.request.transfer.device)
+
+    @property
+    def prepared(self) -> bool:
+        """The method's runner is ready (`prepare` or a first photo ran)."""
+        return self._runner is not None
+
+    def prepare(self, content: Any) -> Painter:
+        """Decode the styles and prepare the method for photos shaped like `content`, without
+        painting it, so that the prepared painter can be shipped (engines: style features
+        computed once). A photo that would run on tiles, or a colour-matched run, prepares nothing."""
+        req = self.request.with_content(content)
+        h, w, s_side, tiled = self._plan(req)
+        if not tiled and req.transfer.preserve_colors != "match":
+            self._ready(req, (h, w), s_side, None, None, 0)
+        return self
+
+    def _plan(self, req: Request) -> tuple[int, int, int, bool]:
+        """(h, w, style side, whether it runs on tiles) of the request's photo, from headers."""
+        m, o, t = self.method, req.options, req.transfer
+        cw, ch = images.image_size(req.content, "content image")
+        h, w = images.fit_size(ch, cw, t.size)
+        s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
+        return h, w, s_side, plan_tiles(h, w, self.device, m, o, t.tile, force=t.tile is not None) is not None
+
     def __call__(self, content: Any = None, callback: Optional[Callable[[int, dict], None]] = None,
                  image_callback: Optional[Callable[[int, torch.Tensor], None]] = None,
                  image_every: int = 0, guide: Any = None) -> StylizeResult:
@@ -203,13 +245,22 @@ class Painter:
         h, w = images.fit_size(ch, cw, t.size)
         images.check_min_size((w, h), f"{c_label} at size {t.size}")
         own_reader = m.load_style is not None      # the method reads its style arguments itself (e.g. vectors)
-        style_list = list(req.styles)
-        s_sizes = [] if own_reader else [images.image_size(s, "style image") for s in style_list]
-        for s, wh in zip(style_list, s_sizes):
+        # style images are sized from their headers (a method's own files, e.g. style vectors, are not images)
+        style_images = [s for s in req.styles if not own_reader or images.is_image_file(s)]
+        s_sizes = [images.image_size(s, "style image") for s in style_images]
+        for s, wh in zip(style_images, s_sizes):
             images.check_min_size(wh, images.label(s, "style image"))
         s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
+        for s, (sw, sh) in zip(style_images, s_sizes):   # at the size the method uses it, naming the file
+            uh, uw = images.fit_size(sh, sw, s_side)
+            if min(uh, uw) < images.MIN_SIDE:
+                label, need = images.label(s, "style image"), f"it needs at least {images.MIN_SIDE} px on each side"
+                if m.style_field is None:
+                    raise InputError(f"{label} ({sw}x{sh}) would be {uw}x{uh} at the size it is used: {need}")
+                raise OptionError(m.style_field, f"makes {label} {uw}x{uh} (from {sw}x{sh}), too small: {need}; "
+                                                 "raise it")
         inputs = ([(content, "content image", max(h, w))]
-                  + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
+                  + [(s, "style image", s_side) for s in style_images]
                   + [(x, "mask", max(h, w)) for x in [*([t.mask] if t.mask is not None else []),
                                                        *(t.style_masks or [])] if not _is_auto(x)])
         tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
@@ -231,13 +282,33 @@ class Painter:
                    image_every: int, guide: Any = None) -> StylizeResult:
         """Decode the inputs (each at no more than about twice the size it is used at), run the method,
         post-process (strength, colours, mask)."""
+        m, t = self.method, req.transfer
+        c, mk, r = self._ready(req, hw, s_side, callback, image_callback, image_every, guide)
+        res = self._runner(r)
+        out = res.image
+        if t.strength != 1.0:   # also after a method's own mix (strength_field): 0 is the photo, exactly
+            out = t.strength * out + (1 - t.strength) * c.to(out)
+        if t.preserve_colors == "luminance":
+            out = colour.luminance_transfer(out, c)
+        if mk is not None:
+            out = mk * out + (1 - mk) * c
+        info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1],
+                "preserve_colors": t.preserve_colors, "style_blend": list(t.style_blend) if t.style_blend else None,
+                "strength": t.strength, **res.info}
+        return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+
+
+    def _ready(self, req: Request, hw: tuple[int, int], s_side: int, callback, image_callback,
+               image_every: int, guide: Any = None) -> tuple[torch.Tensor, Optional[torch.Tensor], methods.Run]:
+        """The photo, its mask and the method's Run, with the styles decoded and the runner prepared
+        for this size (kept while the size stays the same)."""
         m, t, dev = self.method, req.transfer, self.device
         (h, w), style_masks = hw, t.style_masks
         c = images.resize(images.load_image(req.content, "content image", max(h, w)), (h, w))
         match = t.preserve_colors == "match"          # styles take the photo's colours: nothing to keep
         key = (h, w, s_side)
         if match or key != self._key:
-            s_list = tuple(m.load_style(s, "style image") if m.load_style
+            s_list = tuple(m.load_style(s, "style image", s_side) if m.load_style
                            else images.load_image(s, "style image", s_side) for s in req.styles)
             if match:
                 s_list = tuple(colour.match_colours(s, c) if s.dim() == 4 else s for s in s_list)
@@ -248,18 +319,7 @@ class Painter:
         r = methods.Run(req, c, self._styles, dev, mk, region_masks, callback, image_callback, image_every, guide)
         if self._runner is None:
             self._runner = m.prepared(r)
-        res = self._runner(r)
-        out = res.image
-        if t.strength != 1.0 and m.strength_field is None:
-            out = t.strength * out + (1 - t.strength) * c.to(out)
-        if t.preserve_colors == "luminance":
-            out = colour.luminance_transfer(out, c)
-        if mk is not None:
-            out = mk * out + (1 - mk) * c
-        info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1],
-                "preserve_colors": t.preserve_colors, "style_blend": list(t.style_blend) if t.style_blend else None,
-                "strength": t.strength, **res.info}
-        return StylizeResult(images.tensor_to_pil(out), out, res.history, res.stopped, info)
+        return c, mk, r
 
 
 def run(request: Request, callback: Optional[Callable[[int, dict], None]] = None,
@@ -313,9 +373,10 @@ def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
     s8 = []
     for s in req.styles:
         if m.load_style is not None:      # the method reads its style arguments itself (e.g. vectors)
-            s8.append(m.load_style(s, "style image"))
+            s8.append(m.load_style(s, "style image", m.style_side(h, w, req.options) if m.style_side else max(h, w)))
             continue
-        s8.append(images.load_uint8(s, "style image"))
+        s8.append(images.load_uint8(s, "style image", long_side=m.style_side(h, w, req.options) if m.style_side
+                                    else max(h, w)))
         images.check_min_size(s8[-1], images.label(s, "style image"))
     if t.preserve_colors == "match":
         small = tiling.downscale(c8, tiling.REDUCED_SIDE)
@@ -324,7 +385,7 @@ def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
     res = m.tiled.run(methods.Run(req, c8, tuple(s8), dev, None, region_masks), tiles)
     out = res.image
     mk = _load_mask(t.mask, c8, tuple(out.shape[-2:]), "mask", t) if t.mask is not None else None
-    blend = t.strength != 1.0 and m.strength_field is None
+    blend = t.strength != 1.0
     with torch.inference_mode():
         _post_process_in_bands(out, c8, t.strength if blend else None, t.preserve_colors == "luminance", mk)
     info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": t.preserve_colors,

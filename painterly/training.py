@@ -29,9 +29,55 @@ from PIL import Image
 
 from . import checkpoints, images
 from .errors import InputError, SkippedInput
+from .options import SEED_MAX, check_fields, opt
 from .signals import stop_on_sigterm, uninterrupted
 
 Callback = Callable[[dict], None]
+
+
+# ----------------------------------------------------------------------------- options
+
+#: The fields trainers share, each declared once: its default and `opt` keywords (bounds, help, flag).
+TRAIN_FIELDS: dict[str, tuple[Any, dict]] = {
+    "size": (256, dict(min=32, help="crop size of the training photos")),
+    "batch_size": (4, dict(min=1, help="photos per step and process")),
+    "steps": (2000, dict(min=1, help="training steps")),
+    "lr": (1e-3, dict(above=0, help="Adam learning rate")),
+    "seed": (0, dict(min=0, max=SEED_MAX, help="random seed")),
+    "checkpoint_every": (200, dict(min=0, metavar="N", help="save the model and a checkpoint every N steps (0: at "
+                                                             "the end); Ctrl-C also saves")),
+    "workers": (0, dict(min=0, help="photo-decoding processes")),
+    "amp": (True, dict(flag="--no-amp", help="no bfloat16 autocast on GPUs")),
+}
+_NO_DEFAULT = object()
+
+
+def train_option(name: str, default: Any = _NO_DEFAULT, **changes: Any) -> Any:
+    """A shared trainer field (`TRAIN_FIELDS`) for a trainer's options dataclass, with that trainer's
+    default or help where they differ (e.g. `steps` 100 for a fast run)."""
+    base, meta = TRAIN_FIELDS[name]
+    return opt(base if default is _NO_DEFAULT else default, **{**meta, **changes})
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What every trainer's options have: crops, batch, learning rate, seed, checkpoints, loader.
+    A trainer subclasses it (frozen) and adds `steps`/`amp` with `train_option` when it has them."""
+
+    size: int = train_option("size")
+    batch_size: int = train_option("batch_size")
+    lr: float = train_option("lr")
+    seed: int = train_option("seed")
+    checkpoint_every: int = train_option("checkpoint_every")
+    workers: int = train_option("workers")
+
+    def validate(self) -> None:
+        """Check every field's declared bounds and choices, and a loss network by its name
+        (OptionError names the field)."""
+        check_fields(self)
+        if isinstance(getattr(self, "encoder", None), str):
+            from .weights import check_encoder
+            check_encoder(self.encoder)
 
 
 # ----------------------------------------------------------------------------- data
@@ -346,7 +392,8 @@ class Trainer:
                             save(step)
                 except KeyboardInterrupt:
                     stopped = "interrupted"
-                save(done)
+                if not (stopped == "interrupted" and done == self.start):
+                    save(done)       # (interrupted before its first step, a run has nothing new to keep)
         finally:
             self.ddp.close()
         return TrainResult(Path(output), self.checkpoint, done, stopped,

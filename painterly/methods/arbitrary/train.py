@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from ... import images, training
 from ...errors import InputError
-from ...options import SEED_MAX, check_fields, opt
+from ...options import opt
+from ...training import train_option
 from .networks import LEVELS, Decoder
 from .pairs import NORMALISED, build_encoder, load_decoder, save_decoder
 from .transforms import adain, mean_std
@@ -28,27 +29,22 @@ OBJECTIVES = ("adain", "reconstruct")
 
 
 @dataclass(frozen=True)
-class DecoderTrainOptions:
+class DecoderTrainOptions(training.TrainOptions):
     """Every knob of a decoder-training run."""
 
+    size: int = train_option("size", min=16, help="crop size")
+    batch_size: int = train_option("batch_size", 8)
+    lr: float = train_option("lr", 1e-4)
+    checkpoint_every: int = train_option("checkpoint_every", help="save decoder + checkpoint every N steps (0: at "
+                                                                  "the end); Ctrl-C also saves")
     level: str = opt("relu3_1", choices=LEVELS, help="encoder level the decoder inverts")
     encoder: str = opt(NORMALISED, help="the encoder (vgg19-normalised or a VGG of painterly weights)")
     objective: str = opt("adain", choices=OBJECTIVES, help="adain (Huang & Belongie) or reconstruct (for WCT)")
     init: Optional[str] = opt(None, help="start from a decoder file or shipped level (fine-tuning)")
-    size: int = opt(256, min=16, help="crop size")
-    batch_size: int = opt(8, min=1, help="photos per step and process")
-    steps: int = opt(2000, min=1, help="training steps")
-    lr: float = opt(1e-4, above=0, help="Adam learning rate")
+    steps: int = train_option("steps")
     style_weight: Optional[float] = opt(None, min=0, help="lambda of the style term (adain, default 10) or of "
                                                           "the feature term (reconstruct, 1e-3)")
-    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
-    checkpoint_every: int = opt(200, min=0, metavar="N",
-                                help="save decoder + checkpoint every N steps (0: at the end); Ctrl-C also saves")
-    workers: int = opt(0, min=0, help="photo-decoding processes")
-    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
-
-    def validate(self) -> None:
-        check_fields(self)
+    amp: bool = train_option("amp")
 
 
 def _stat_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from ... import images, training
 from ...errors import InputError
-from ...options import SEED_MAX, check_fields, opt
+from ...options import opt
+from ...training import train_option
 from .model import save_generator
 from .networks import DISCRIMINATORS, GENERATORS, MAGENTA_TRAIN, build_discriminator, build_generator, magenta_generator
 
@@ -35,7 +36,7 @@ PRESETS: dict[str, dict] = {
 
 
 @dataclass(frozen=True)
-class CycleGANOptions:
+class CycleGANOptions(training.TrainOptions):
     """Every knob of a CycleGAN run; defaults are the source project's small-batch setting."""
 
     generator: str = opt("dncnn", choices=GENERATORS,
@@ -48,10 +49,10 @@ class CycleGANOptions:
     depth: int = opt(6, min=1, help="DnCNN depth")
     channels: int = opt(64, min=1, help="DnCNN channels / ResNet ngf")
     blocks: int = opt(9, min=1, help="ResNet residual blocks")
-    size: int = opt(128, min=32, help="training crop")
-    batch_size: int = opt(2, min=1, help="images per step and process")
+    size: int = train_option("size", 128, help="training crop")
+    batch_size: int = train_option("batch_size", 2, help="images per step and process")
     epochs: int = opt(200, min=1, help="epochs")
-    lr: float = opt(1e-3, above=0, help="Adam learning rate")
+    lr: float = train_option("lr")
     betas: tuple[float, float] = (0.5, 0.999)
     schedule: str = opt("constant", choices=SCHEDULES, help="learning-rate schedule per epoch")
     gamma: float = opt(0.99, min=0, help="exponential decay factor")
@@ -59,17 +60,14 @@ class CycleGANOptions:
     cycle_weight: float = opt(10.0, min=0, help="lambda of the L1 cycle loss")
     identity_weight: float = opt(0.0, min=0, help="identity loss, x lambda")
     pool_size: int = opt(50, min=0, help="image pool of past fakes")
-    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
-    checkpoint_every: int = opt(1, min=1, help="epochs between checkpoints; Ctrl-C also saves")
+    checkpoint_every: int = train_option("checkpoint_every", 1, min=1, metavar=None,
+                                         help="epochs between checkpoints; Ctrl-C also saves")
     sample_every: int = opt(5, min=1, help="epochs between sample grids")
-    workers: int = opt(0, min=0, help="image-decoding processes")
-    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
+    workers: int = train_option("workers", help="image-decoding processes")
+    amp: bool = train_option("amp")
     epoch_size: Optional[int] = opt(None, min=1, help="images per epoch (default: the larger folder)")
     keep_generators: bool = opt(False, help="also keep generators/G_A2B_stepN.pt at every checkpoint "
                                             "(to evaluate the run over time)")
-
-    def validate(self) -> None:
-        check_fields(self)
 
 
 class ImagePool:
@@ -127,7 +125,18 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
     opts.validate()
     files_a = images.list_images(domain_a, "--domain-a")
     files_b = images.list_images(domain_b, "--domain-b")
+    created = not run.exists()
     images.prepare_output_folder(run)
+    try:
+        return _train(domain_a, domain_b, run, opts, state, files_a, files_b, ck_path, device, callback)
+    finally:     # a run that stopped before writing anything (unreadable photos, Ctrl-C) leaves no folder
+        if created:
+            images.remove_empty_tree(run)
+
+
+def _train(domain_a, domain_b, run: Path, opts: CycleGANOptions, state: Optional[dict], files_a: list, files_b: list,
+           ck_path: Path, device: str, callback: Optional[training.Callback]) -> training.TrainResult:
+    """The training itself, into the prepared folder `run`."""
     ddp = training.setup_distributed(device)
     dev = ddp.device
     # the Magenta transformer already paints: start it at domain B's mean style (a resumed run restores its

@@ -15,7 +15,8 @@ import torch
 from ... import images, training, weights
 from ...device import check_memory, pick_device
 from ..gatys.stylize import estimate_style_memory
-from ...options import SEED_MAX, check_fields, names, opt
+from ...options import names, opt
+from ...training import train_option
 from ...features import Encoder
 from ...losses import gram_matrix
 from ...objective import ContentTerm, GramTerm, Objective, tv_term
@@ -26,13 +27,11 @@ KIND = "train-style"
 
 
 @dataclass(frozen=True)
-class StyleTrainOptions:
+class StyleTrainOptions(training.TrainOptions):
     """Every knob of a style-training run; defaults train a usable style in ~2000 steps."""
 
-    size: int = opt(256, min=32, help="crop size of the training photos (the network downsamples by 4)")
-    batch_size: int = opt(4, min=1, help="photos per step and process")
-    steps: int = opt(2000, min=1, help="training steps")
-    lr: float = opt(1e-3, above=0, help="Adam learning rate")
+    size: int = train_option("size", help="crop size of the training photos (the network downsamples by 4)")
+    steps: int = train_option("steps")
     content_weight: float = opt(1.0, min=0, help="weight of the content term")
     style_weight: Optional[float] = opt(None, min=0, help="default: balanced for the encoder (1e-5)")
     tv_weight: float = opt(0.0, min=0, help="total-variation weight")
@@ -43,14 +42,7 @@ class StyleTrainOptions:
     width: int = opt(16, min=1, help="channels of the first layer (Johnson: 32)")
     blocks: int = opt(5, min=1, help="residual blocks")
     encoder: str = opt(weights.AUTO, help="loss / feature network")
-    seed: int = opt(0, min=0, max=SEED_MAX, help="random seed")
-    checkpoint_every: int = opt(200, min=0, metavar="N",
-                                help="save model + checkpoint every N steps (0: at the end); Ctrl-C also saves")
-    workers: int = opt(0, min=0, help="photo-decoding processes")
-    amp: bool = opt(True, flag="--no-amp", help="no bfloat16 autocast on GPUs")
-
-    def validate(self) -> None:
-        check_fields(self)
+    amp: bool = train_option("amp")
 
 
 def default_style_weight(encoder: str) -> float:

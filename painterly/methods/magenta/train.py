@@ -20,7 +20,8 @@ from torch import nn
 from ... import images, training, weights
 from ...errors import InputError
 from ...features import Encoder
-from ...options import OptionError, check_fields, opt
+from ...options import OptionError, opt
+from ...training import train_option
 from ..gatys.options import DEFAULT_STYLE_LAYERS
 from ...losses import gram_matrix
 from ...objective import ContentTerm, GramTerm, Objective
@@ -31,27 +32,20 @@ KIND = "train-style-fast"
 
 
 @dataclass(frozen=True)
-class FastStyleOptions:
+class FastStyleOptions(training.TrainOptions):
     """A fast (gamma/beta-only) style run; the defaults beat the shipped 43-minute starry_night in minutes."""
 
-    size: int = opt(160, min=32, help="crop size of the training photos")
-    batch_size: int = opt(2, min=1, help="photos per step")
-    steps: int = opt(100, min=1, help="training steps")
-    lr: float = opt(0.02, above=0, help="Adam learning rate")
+    size: int = train_option("size", 160)
+    batch_size: int = train_option("batch_size", 2, help="photos per step")
+    lr: float = train_option("lr", 0.02)
+    checkpoint_every: int = train_option("checkpoint_every", 20, help="save style + checkpoint every N steps")
+    steps: int = train_option("steps", 100)
     content_weight: float = opt(1.0, min=0, help="weight of the content term (conv4_2)")
     style_weight: Optional[float] = opt(None, min=0, help="default: the encoder's Gatys balance (1e-4)")
     style_size: int = opt(512, min=32, help="style image long side (bench quality: 512)")
     init: str = opt("nearest", choices=("nearest", "mean"),
                     help="start from the best-scoring of the 26 styles on one batch, or their mean")
     encoder: str = opt(weights.AUTO, help="loss network")
-    seed: int = opt(0, min=0, help="random seed")
-    checkpoint_every: int = opt(20, min=0, metavar="N", help="save style + checkpoint every N steps")
-    workers: int = opt(0, min=0, help="photo-decoding processes")
-
-    def validate(self) -> None:
-        check_fields(self)
-        if not self.lr > 0:
-            raise OptionError("lr", "must be positive")
 
 
 class StyleRow(nn.Module):
@@ -101,7 +95,7 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
     training.seed_everything(opts.seed)
     net = copy.deepcopy(load("magenta-26styles")).to(dev)
     style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
-    s = images.resize_long_side(images.load_image(style, "style image"), opts.style_size).to(dev)
+    s = images.resize_long_side(images.load_image(style, "style image", opts.style_size), opts.style_size).to(dev)
     loss_fn = PerceptualLoss(s, opts.encoder, opts.style_weight, opts.content_weight, dev)
     init_note = ""
     if state is None:
@@ -164,6 +158,17 @@ class RefineOptions:
     encoder: str = opt(weights.AUTO, help="loss network")
 
 
+def check_predictor_memory(style_square: int, device: str = "cpu") -> None:
+    """OptionError naming `style_square` when the style predictor's square would not fit in free memory."""
+    from ...device import free_memory_bytes, gib
+    from .stylize import PREDICTOR_BYTES_PER_PIXEL
+    need, free = PREDICTOR_BYTES_PER_PIXEL * style_square ** 2, free_memory_bytes(device)
+    if free is not None and need > free:
+        raise OptionError("style_square", f"is too large: the style predictor's {style_square}x{style_square} "
+                                          f"square needs about {gib(need)} but only {gib(free)} is free on "
+                                          f"{device}; lower it")
+
+
 def refine_vector(content, style: torch.Tensor, steps: int = 20, lr: float = 0.05,
                   style_square: int = 256, encoder: str = weights.AUTO, style_weight: Optional[float] = None,
                   callback=None, size: Optional[int] = None) -> tuple[torch.Tensor, list[dict]]:
@@ -179,6 +184,8 @@ def refine_vector(content, style: torch.Tensor, steps: int = 20, lr: float = 0.0
     if not photos:
         raise InputError("refine-style needs at least one photo")
     check_style_image(style)
+    weights.check_encoder(encoder)
+    check_predictor_memory(style_square)
     if size:
         photos = [images.resize_long_side(p, size) for p in photos]
     net = load("magenta-transformer")
