@@ -237,7 +237,7 @@ def test_bad_videos_are_one_line_and_exit_2(tmp_path, capsys):
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
     clip = make_clip(tmp_path / "ok.mp4", n=4, audio=False)
     cases = [(junk, [], "not a video"), (sound, [], "no video stream"), (empty, [], "no"),
-             (tmp_path / "missing.mp4", [], "does not exist"), (clip, ["--start", "9"], "past the end"),
+             (tmp_path / "missing.mp4", [], "missing.mp4"), (clip, ["--start", "9"], "past the end"),
              (clip, ["--crf", "99"], "--crf"), (clip, ["--codec", "nope"], "--codec"),
              (clip, ["--resume"], "nothing to resume")]
     for src, extra, words in cases:
