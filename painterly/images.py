@@ -406,7 +406,7 @@ def load_mask(src: ImageLike, size: tuple[int, int], what: str = "mask") -> torc
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 
-def list_images(folder: Union[str, os.PathLike], what: str = "photo") -> list[Path]:
+def list_images(folder: Union[str, os.PathLike], what: str = "image") -> list[Path]:
     """Image files under `folder` (recursive, sorted); InputError naming the `what` folder when there are none."""
     root = Path(folder)
     if not root.is_dir():

@@ -82,7 +82,7 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
         opts = replace(opts, style_weight=10.0 if opts.objective == "adain" else 1e-3)
     if opts.objective == "adain" and style_dir is None:
         raise OptionError("style_dir", "is needed by the adain objective (a folder of paintings)")
-    content_files = images.list_images(content_dir, "photo")
+    content_files = images.list_images(content_dir, "content")
     style_files = images.list_images(style_dir, "painting") if style_dir is not None else None
     ddp = training.setup_distributed(device)
     dev = ddp.device

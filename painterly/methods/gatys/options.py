@@ -48,7 +48,7 @@ class GatysOptions:
                                            help="layers[:weight], comma-separated")
     style_layers: dict[str, float] = opt(factory=lambda: {n: 1.0 for n in DEFAULT_STYLE_LAYERS}, web=False,
                                          help="layers[:weight], comma-separated (equal weights)")
-    style_scale: float = opt(1.0, min=0, help="style image size relative to the output's ({size})")
+    style_scale: float = opt(1.0, min=0, help="style image size relative to {size}")
     init: str = opt("content", choices=INITS, help="start image")
     optimizer: str = opt("lbfgs", choices=OPTIMIZERS, help="L-BFGS or Adam")
     lr: Optional[float] = opt(None, help="learning rate (Adam 0.02, L-BFGS 1)")
