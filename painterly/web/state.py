@@ -53,12 +53,15 @@ class WebState:
         self._decoders = ThreadPoolExecutor(2, thread_name_prefix="painterly-decode")
 
     async def in_transfer_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a transfer on the transfer pool; afterwards give freed heap back to the system."""
+        """Run a transfer on the transfer pool. The last one of a burst (nothing else running or
+        waiting) then gives the freed heap back to the system: trimming between the jobs of a burst
+        would only make each next job fault the same pages in again (5x slower rounds)."""
         def job() -> T:
             try:
                 return fn(*args)
             finally:
-                memory.release()
+                if self.queue.running <= 1 and self.queue.waiting == 0:
+                    memory.release()
         return await asyncio.get_running_loop().run_in_executor(self._transfers, job)
 
     async def in_decode_thread(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:

@@ -18,10 +18,22 @@ const state = {
 };
 
 // ---------- words ----------
-function plain(msg) {
-  // Server messages name "content image" / "style image"; the page calls them photo / painting.
-  return String(msg || "Something went wrong.").replace(/content image/g, "photo").replace(/style image/g, "painting")
-    .replace(/^./, (c) => c.toUpperCase());
+function plain(msg, field) {
+  // Server messages name "content image" / "style image" and start with the form field at fault
+  // ("size: must be ..."); the page says photo / painting and the control's own label.
+  let text = String(msg || "Something went wrong.").replace(/content image/g, "photo").replace(/style image/g, "painting");
+  const label = { content: "The photo", style: "The painting" }[field] || (field && labelOf(field));
+  if (field && label && text.startsWith(field + ": ")) text = `${label}: ${text.slice(field.length + 2)}`;
+  return text.replace(/^./, (c) => c.toUpperCase());
+}
+function labelOf(field) {
+  const el = document.querySelector(`.control[data-option="${CSS.escape(field)}"] label span`);
+  return el ? el.textContent : null;
+}
+function markInvalid(field) {
+  for (const c of document.querySelectorAll(".control.invalid")) c.classList.remove("invalid");
+  const c = field && document.querySelector(`.control[data-option="${CSS.escape(field)}"]`);
+  if (c) { c.classList.add("invalid"); if (c.closest("details")) c.closest("details").open = true; }
 }
 function seconds(s) {
   if (s == null) return "";
@@ -76,19 +88,18 @@ function setPhoto(p) {
 
 function setPainting(p) {
   state.painting = p;
-  const img = $("style-img"), tile = $("style-tile");
+  const img = $("style-img");
   $("style-error").textContent = "";
   $("run-error").textContent = "";
   $("style-note").textContent = p.note || "";
   if (p.url) { img.src = p.url; img.hidden = false; } else img.hidden = true;
-  tile.hidden = !!p.url || !p.trained;
-  tile.textContent = p.trained ? p.title : "";
+  img.alt = p.trained ? `${p.title}: the example photo in this trained style` : (p.title || "the painting");
   $("style-drop").classList.add("filled");
   markPressed("gallery", p.trained ? "trained:" + p.trained : p.example);
   if (p.trained) {
     const m = state.methods.find((x) => x.name === p.method);
     if (m) { state.values[m.name] = { ...(state.values[m.name] || {}), model: p.trained }; selectMethod(m.name); }
-    $("style-note").textContent = "A trained style: no painting needed, and it is instant.";
+    $("style-note").textContent = `⚡ ${p.title}: a trained style, instant (shown on the example photo)`;
   } else if (state.method && !state.method.needs_style) {
     const first = state.methods.find((m) => m.needs_style && !m.iterative) || state.methods.find((m) => m.needs_style);
     if (first) selectMethod(first.name);
@@ -107,7 +118,7 @@ async function onFile(which, file) {
   } catch (e) {
     err.textContent = plain(e.message);
     if (which === "content") { state.photo = null; $("content-img").hidden = true; $("content-drop").classList.remove("filled"); $("content-note").textContent = ""; }
-    else { state.painting = null; $("style-img").hidden = true; $("style-tile").hidden = true; $("style-drop").classList.remove("filled"); $("style-note").textContent = ""; }
+    else { state.painting = null; $("style-img").hidden = true; $("style-drop").classList.remove("filled"); $("style-note").textContent = ""; }
   }
 }
 
@@ -135,9 +146,8 @@ function thumb(item, id, extraClass) {
   const b = document.createElement("button");
   b.type = "button"; b.className = "thumb " + (extraClass || ""); b.dataset.id = id;
   b.title = item.credit ? `${item.title} — ${item.credit}` : item.title;
-  b.setAttribute("aria-pressed", "false");
-  if (item.url) { const i = document.createElement("img"); i.src = item.url; i.alt = item.title; i.loading = "lazy"; b.append(i); }
-  else { const s = document.createElement("span"); s.className = "swatch"; s.textContent = item.title; b.append(s); }
+  b.setAttribute("aria-pressed", "false"); b.setAttribute("aria-label", item.title);
+  const i = document.createElement("img"); i.src = item.url; i.alt = ""; i.loading = "lazy"; b.append(i);
   const t = document.createElement("span"); t.textContent = item.title; b.append(t);
   return b;
 }
@@ -152,6 +162,8 @@ function buildGallery(ex) {
     $("photo-examples").append(b);
   }
   const gallery = $("gallery");
+  const heading = (text) => { const h = document.createElement("span"); h.className = "group-label"; h.textContent = text; gallery.append(h); };
+  heading("Paintings");
   for (const p of ex.paintings) {
     const b = thumb(p, p.id);
     b.addEventListener("click", async () => {
@@ -160,19 +172,30 @@ function buildGallery(ex) {
     });
     gallery.append(b);
   }
-  if (ex.styles.some((x) => state.methods.some((m) => m.name === x.method))) {
-    const label = document.createElement("span");
-    label.className = "group-label"; label.textContent = "trained, instant";
-    gallery.append(label);
-    for (const s of ex.styles) {
+  const styles = ex.styles.filter((x) => state.methods.some((m) => m.name === x.method));
+  if (styles.length) {
+    heading(`Trained styles (${styles.length}), instant`);
+    for (const s of styles) {
       const b = thumb({ title: s.title, url: s.url }, "trained:" + s.id, "trained");
-      if (!state.methods.some((m) => m.name === s.method)) continue;
       b.title = `${s.title}: a trained style, instant`;
       b.addEventListener("click", () => setPainting({ trained: s.id, method: s.method, title: s.title, url: s.url, note: "" }));
       gallery.append(b);
     }
   }
   $("credits").textContent = [...ex.photos, ...ex.paintings].map((p) => `${p.title} (${p.credit})`).join("; ");
+  gallery.addEventListener("scroll", updateCue, { passive: true });
+  window.addEventListener("resize", updateCue);
+  updateCue();
+}
+
+function updateCue() {
+  // The gallery scrolls: say how many tiles lie below, until the end is reached.
+  const g = $("gallery"), cue = $("gallery-cue");
+  const bottom = g.getBoundingClientRect().bottom;
+  const below = [...g.querySelectorAll(".thumb")].filter((t) => t.getBoundingClientRect().top > bottom - 30).length;
+  const end = g.scrollTop + g.clientHeight >= g.scrollHeight - 4;
+  cue.textContent = below ? `↓ scroll for ${below} more` : "";
+  cue.classList.toggle("done", end || !below);
 }
 
 // ---------- methods and controls (generated from /api/methods) ----------
@@ -191,11 +214,11 @@ function buildMethods() {
     const [title, paperName] = splitTitle(m.title);
     b.setAttribute("role", "radio"); b.setAttribute("aria-checked", "false");
     const t = document.createElement("b"); t.textContent = title;
-    const s = document.createElement("span"); s.className = "summary"; s.textContent = m.description || "";
+    b.title = m.description || "";
     const p = document.createElement("span"); p.className = "paper";
     const paper = m.paper || "";
     p.textContent = (paperName && !paper.startsWith(paperName) ? [paperName, paper] : [paper]).filter(Boolean).join(" — ") || m.name;
-    b.append(t, s, p);
+    b.append(t, p);
     b.addEventListener("click", () => selectMethod(m.name));
     box.append(b);
   }
@@ -222,7 +245,7 @@ function control(o, values) {
     input.value = v;
   } else if (o.type === "boolean") {
     input = document.createElement("input"); input.type = "checkbox"; input.checked = !!v;
-  } else if (numeric && o.min != null && o.max != null && v !== "") {
+  } else if (numeric && o.min != null && o.max != null && v !== "" && (o.type === "number" || o.max - o.min <= 10000)) {
     input = document.createElement("input"); input.type = "range";
     const span = o.max - o.min;
     input.min = o.min; input.max = o.max;
@@ -241,11 +264,20 @@ function control(o, values) {
     input.value = v;
   }
   input.id = id;
+  let field = input;
+  if (o.name === "seed") {
+    // A seed is a number to note down and reuse, or a new random one: a box and a button, not a slider.
+    field = document.createElement("div"); field.className = "row";
+    const dice = document.createElement("button"); dice.type = "button"; dice.id = id + "-random"; dice.textContent = "random";
+    dice.title = "a new random seed";
+    dice.addEventListener("click", () => { input.value = String(Math.floor(Math.random() * 2 ** 31)); input.dispatchEvent(new Event("input")); });
+    field.append(input, dice);
+  }
   const keep = () => { values[o.name] = o.type === "boolean" ? input.checked : input.value; };
   input.addEventListener("change", keep);
   input.addEventListener("input", keep);
   values[o.name] = v;
-  wrap.append(label, input);
+  wrap.append(label, field);
   if (o.help) { const h = document.createElement("p"); h.className = "help"; h.textContent = o.help; wrap.append(h); }
   return wrap;
 }
@@ -259,16 +291,19 @@ function selectMethod(name) {
   main.textContent = ""; more.textContent = "";
   // In the open: the method's main knobs, then the shared strength. Under "More settings": the shared
   // options first (size, colours), then the method's own expert options.
+  // The result size belongs to each method (a fast one and a slow one want different sizes); the
+  // strength and colours carry over.
   for (const o of m.options) if (!o.advanced) main.append(control(o, values));
-  for (const o of state.server.common) (o.advanced ? more : main).append(control(o, state.common));
+  for (const o of state.server.common) (o.advanced ? more : main).append(control(o, o.name === "size" ? values : state.common));
   for (const o of m.options) if (o.advanced) more.append(control(o, values));
   $("style-drop").classList.toggle("off", !m.needs_style);
   if (!m.needs_style && state.painting && !state.painting.trained) {
     $("style-note").textContent = "This method uses its own trained style: the painting is not used.";
   } else if (m.needs_style && state.painting && state.painting.trained) {
-    state.painting = null; $("style-img").hidden = true; $("style-tile").hidden = true;
+    state.painting = null; $("style-img").hidden = true;
     $("style-drop").classList.remove("filled"); $("style-note").textContent = ""; markPressed("gallery", "");
   }
+  $("method-about").textContent = m.description || "";
   $("run").textContent = m.iterative ? "Start painting" : "Paint it";
   document.body.dataset.method = m.name;
 }
@@ -304,6 +339,7 @@ function showLive(url) {
   pv.hidden = false;
   if (url) pv.src = url; else pv.src = state.photo.url;
   pv.style.opacity = url ? "1" : "0.35";
+  $("working").hidden = !!url;          // a spinner over the dimmed photo until the first preview
 }
 
 function showResult(entry) {
@@ -311,10 +347,12 @@ function showResult(entry) {
   const viewer = $("viewer");
   $("empty").hidden = true; viewer.hidden = false;
   viewer.classList.remove("live");
-  $("preview").hidden = true;
+  $("preview").hidden = true; $("working").hidden = true;
   viewer.style.setProperty("--ar", (entry.width / entry.height).toFixed(4));
-  $("result").src = entry.url;
-  $("before").src = entry.photoUrl;
+  $("result").src = entry.url; $("result").hidden = false;
+  $("before").src = entry.photoUrl; $("before").hidden = false;
+  $("split").value = 50;                // each result starts half and half
+  viewer.style.setProperty("--split", "50%");
   const a = $("download");
   a.href = `${entry.url}?filename=${encodeURIComponent(entry.download.replace(/\.png$/, ""))}`;
   a.setAttribute("download", entry.download);
@@ -323,6 +361,12 @@ function showResult(entry) {
   $("result-info").textContent = `${entry.download} · ${entry.info}`;
   $("actions").hidden = false;
   for (const b of $("strip").children) b.setAttribute("aria-current", String(b.dataset.url === entry.url));
+}
+
+async function preload(url) {
+  const i = new Image();
+  i.src = url;
+  try { await i.decode(); } catch (e) { /* shown anyway; the browser reports it */ }
 }
 
 function addHistory(entry) {
@@ -344,11 +388,12 @@ async function run() {
     $("run-error").textContent = "Choose a painting first (or click one in the gallery).";
     return;
   }
+  markInvalid(null);
   const fd = new FormData();
   fd.append("method", m.name);
   fd.append("content", state.photo.blob, state.photo.name);
   if (m.needs_style) fd.append("style", state.painting.blob, state.painting.name);
-  for (const [k, v] of Object.entries({ ...(state.values[m.name] || {}), ...state.common })) {
+  for (const [k, v] of Object.entries({ ...state.common, ...(state.values[m.name] || {}) })) {
     if (v !== "" && v != null) fd.append(k, v);
   }
   $("run").disabled = true;
@@ -360,9 +405,12 @@ async function run() {
   try {
     const r = await fetch("/api/jobs", { method: "POST", body: fd });
     job = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(typeof job.detail === "string" ? job.detail : "The server refused the request.");
+    if (!r.ok) {
+      markInvalid(job.field);
+      return finish(typeof job.detail === "string" ? plain(job.detail, job.field) : "The server refused the request.");
+    }
   } catch (e) {
-    return finish(plain(e.message));
+    return finish("The server can't be reached. Check the connection and try again.");
   }
   state.job = job.id;
   const photoUrl = state.photo.url;
@@ -374,6 +422,7 @@ async function poll(job, m, photoUrl, label) {
   for (;;) {
     const st = job;
     if (st.state === "waiting") {
+      $("working-text").textContent = "Waiting for the server…";
       showProgress(st.position > 1 ? `Waiting for the server: ${st.position - 1} ahead of you…` : "Waiting for the server…", null, true);
     } else if (st.state === "running") {
       if (st.steps) {
@@ -381,8 +430,10 @@ async function poll(job, m, photoUrl, label) {
         showProgress(`Step ${st.step} of ${st.steps}${eta}`, st.step / st.steps, true);
       } else showProgress("Painting…", null, false);
       if (st.preview) showLive(st.preview);
+      else $("working-text").textContent = "Painting…";
     } else if (st.state === "done") {
       const r = st.result;
+      await preload(r.url);              // shown once decoded: never a half-loaded or broken picture
       const stopped = r.stopped ? (r.stopped === "interrupted" ? `Stopped at step ${st.step} of ${st.steps}: kept the best image so far.` : plain(r.stopped)) : "";
       const entry = { url: r.url, width: r.width, height: r.height, download: r.download_name, photoUrl,
                                       info: `${r.width}×${r.height} · ${r.seconds < 1 ? r.seconds.toFixed(2) : r.seconds.toFixed(1)} s · ${label}` };
@@ -412,6 +463,7 @@ function finish(error, message) {
   $("run").disabled = false;
   $("stop").hidden = true;
   $("stop").disabled = false;
+  $("working").hidden = true;
   if (error) {
     $("progress").hidden = true;
     $("job-error").textContent = error;
