@@ -77,7 +77,7 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
         opts = replace(opts, encoder=weights.auto_encoder())
     if opts.style_weight is None:
         opts = replace(opts, style_weight=default_style_weight(opts.encoder))
-    files = images.list_images(data)
+    files = images.list_images(data, "training photo")
     ddp = training.setup_distributed(device)
     dev = ddp.device
     training.seed_everything(opts.seed)
