@@ -105,6 +105,18 @@ def describe(max_steps: int, max_size: int = 1024) -> list[dict]:
             for m in web_methods()]
 
 
+#: the form's `where` ("" = the whole picture; else an automatic region) and how the page says each
+WHERE = {"": "the whole picture", "sky": "the sky", "not-sky": "everything but the sky",
+         "person": "the person", "background": "the background (the person keeps the photo)"}
+
+
+def where_field() -> dict:
+    """The `where` entry of the form's schema: paint one automatic region (every web method takes a mask)."""
+    return {"name": "where", "type": "string", "choices": list(WHERE), "labels": dict(WHERE), "default": "",
+            "nullable": True, "label": "Where to paint", "advanced": False, "min": None, "max": None,
+            "help": "paint only part of the photo, found automatically; the rest keeps the photo"}
+
+
 def common_options(max_size: int) -> list[dict]:
     """The options every method shares (TransferOptions' web fields, less `method`), for this server."""
     out = []
@@ -123,7 +135,7 @@ def common_options(max_size: int) -> list[dict]:
             o["labels"] = _CHOICE_LABELS[o["name"]]
             o["help"] = _HELP[o["name"]]
         out.append(o)
-    return out
+    return out + [where_field()]
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,10 @@ def _file(form: FormData, name: str, what: str) -> Optional[UploadFile]:
     return f
 
 
+text = _text
+upload = _file
+
+
 def choose_method(raw: Optional[str], model: Optional[str]) -> methods.Method:
     """The form's `method`: a web-runnable method by name; absent or blank = the library's default
     (the trained-model method when `model` is given, else the first)."""
