@@ -127,6 +127,8 @@ def paint_frames(request: Request, frames: Iterable[tuple[int, Optional[np.ndarr
         else:
             guide = state.guide(small) if temporal else None
             res = painter(tensor, guide=guide)
+            if res.stopped == "interrupted":       # an iterative method kept Ctrl-C for its frame: stop the video
+                raise KeyboardInterrupt
             out = res.tensor[0].permute(1, 2, 0).float().numpy()
             if guide is not None and not uses_guide and out.shape == guide.previous.shape:
                 out = blend(out, guide, consistency)

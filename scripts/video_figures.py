@@ -22,6 +22,8 @@ def plot(bench: dict, out: Path) -> Path:
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, rows, title, ref in ((axes[0], pans, "synthetic pan (exact flow)", "stable"),
                                  (axes[1], reals, "Big Buck Bunny (Farneback flow)", "input")):
+        if not rows:
+            continue
         for c, r in zip(colours, rows):
             pf = r["per_frame"]
             xs = np.arange(1, len(pf["temporal"]) + 1)
@@ -56,7 +58,7 @@ def strip(out: Path, method: str = "model", model: str = "starry_swirls", n: int
             "temporal": [o for _, o, _ in paint_frames(req, enumerate(frames), temporal=True)]}
     pick = list(range(0, every * n, every))
     h, w = frames[0].shape[:2]
-    label_w = 110
+    label_w = 150
     canvas = Image.new("RGB", (label_w + n * (w + 4), 3 * (h + 4) + 2 * (h // 2 + 4)), "white")
     d = ImageDraw.Draw(canvas)
     y = 0
@@ -78,7 +80,32 @@ def strip(out: Path, method: str = "model", model: str = "starry_swirls", n: int
 
 
 if __name__ == "__main__":
-    bench = json.loads(Path(sys.argv[1]).read_text())
     folder = Path(sys.argv[2])
-    print(plot(bench, folder / "warping_error.png"))
-    print(strip(folder / "strip.png"))
+    if sys.argv[1] != "-":
+        data = json.loads(Path(sys.argv[1]).read_text())
+        print(plot(data, folder / "warping_error.png"))
+        print(tables(data))
+    if "--no-strip" not in sys.argv:
+        print(strip(folder / "strip.png"))
+
+
+def tables(bench: dict) -> str:
+    """The Markdown tables of docs/video.md from the JSON."""
+    out = ["| method | clip | frame by frame / stable | temporal / stable | texture energy (temporal / frame by frame) |"
+           " ghosting (revealed / elsewhere) |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for r in bench["synthetic"]:
+        g = r.get("ghosting")
+        out.append(f"| {r['method']} | {r['clip']} ({r['frames']} frames, {r['size'][0]}x{r['size'][1]}) | "
+                   f"{r['ratio_to_stable']['frame_by_frame']:.2f}x | **{r['ratio_to_stable']['temporal']:.2f}x** | "
+                   f"{r['style']['texture_energy_ratio']:.2f} | {g['ratio']:.2f} |" if g else
+                   f"| {r['method']} | {r['clip']} ({r['frames']} frames, {r['size'][0]}x{r['size'][1]}) | "
+                   f"{r['ratio_to_stable']['frame_by_frame']:.2f}x | **{r['ratio_to_stable']['temporal']:.2f}x** | "
+                   f"{r['style']['texture_energy_ratio']:.2f} | |")
+    out += ["", "| method | frame by frame / input | temporal / input | texture energy |", "| --- | ---: | ---: | ---: |"]
+    for r in bench["real"]:
+        out.append(f"| {r['method']} | {r['ratio_to_input']['frame_by_frame']:.2f}x | "
+                   f"**{r['ratio_to_input']['temporal']:.2f}x** | {r['style']['texture_energy_ratio']:.2f} |")
+    out += ["", "| method | frames/s at 640x360, consistency on | first frame (s) |", "| --- | ---: | ---: |"]
+    for r in bench["speed"]:
+        out.append(f"| {r['method']} | {r['fps']:.2f} | {r['first_frame_s']:.1f} |")
+    return "\n".join(out)
