@@ -37,9 +37,10 @@ def plot(bench: dict, out: Path) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel("frame pair")
         ax.set_ylabel("warping error (mean squared, RGB in [0, 1])")
-        ax.set_title(f"{title}: dashed = frame by frame, solid = temporal")
+        ax.set_title(title)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right", ncol=2)
+    fig.suptitle("warping error per frame pair: dashed = frame by frame, solid = temporal")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -79,16 +80,6 @@ def strip(out: Path, method: str = "model", model: str = "starry_swirls", n: int
     return out
 
 
-if __name__ == "__main__":
-    folder = Path(sys.argv[2])
-    if sys.argv[1] != "-":
-        data = json.loads(Path(sys.argv[1]).read_text())
-        print(plot(data, folder / "warping_error.png"))
-        print(tables(data))
-    if "--no-strip" not in sys.argv:
-        print(strip(folder / "strip.png"))
-
-
 def tables(bench: dict) -> str:
     """The Markdown tables of docs/video.md from the JSON."""
     out = ["| method | clip | frame by frame / stable | temporal / stable | texture energy (temporal / frame by frame) |"
@@ -109,3 +100,13 @@ def tables(bench: dict) -> str:
     for r in bench["speed"]:
         out.append(f"| {r['method']} | {r['fps']:.2f} | {r['first_frame_s']:.1f} |")
     return "\n".join(out)
+
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[2])
+    if sys.argv[1] != "-":
+        data = json.loads(Path(sys.argv[1]).read_text())
+        print(plot(data, folder / "warping_error.png"))
+        print(tables(data))
+    if "--no-strip" not in sys.argv:
+        print(strip(folder / "strip.png"))
