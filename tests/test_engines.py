@@ -72,9 +72,15 @@ def ray_cluster():
     import ray
 
     from painterly.engines import ray as ray_engine
+    handler = signal.getsignal(signal.SIGTERM)
     ray_engine.start_local(num_cpus=2)
-    yield ray
-    ray.shutdown()
+    try:
+        assert signal.getsignal(signal.SIGTERM) is handler        # ray.init's sys.exit handler is undone
+        assert ray.util.get_node_ip_address() == "127.0.0.1"       # reachable from this machine only
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+        yield ray
+    finally:
+        ray.shutdown()
 
 
 # ----------------------------------------------------------------------------- local engine, no Ray
