@@ -218,8 +218,14 @@ def run(job: FolderJob, options: EngineOptions, report: Callable[[Outcome], None
         n, threads, cpus, use_gpu = plan_workers(ray.cluster_resources(), job.request.transfer.device,
                                                  options.workers, options.threads)
         painter = Painter(job.request)
-        if not use_gpu or painter.device.startswith("cuda"):    # prepared here on the workers' kind of device
-            painter = first_good(painter, [i.source for i in job.items]) or painter
+        if not use_gpu or painter.device.startswith("cuda"):    # prepared here on the workers' kind of device,
+            import torch                                        # with their threads (the sums' order)
+            saved = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                painter = first_good(painter, [i.source for i in job.items]) or painter
+            finally:
+                torch.set_num_threads(saved)
         shipped = ray.put((painter, request_files(job.request)))
         items = [{"source": i.source, "output": i.output} for i in job.items]
         ds = ray.data.from_items(items, override_num_blocks=max(1, math.ceil(len(items) / options.batch_size)))
