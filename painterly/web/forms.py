@@ -57,7 +57,7 @@ def web_words(message: str) -> str:
 
 
 def from_option_error(e: OptionError) -> FieldError:
-    return FieldError(e.field, web_words(e.problem.lstrip(": ")))
+    return FieldError(e.field, web_words(e.render_problem(str).lstrip(": ")))
 
 
 def _num(v: Any) -> str:
