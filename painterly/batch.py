@@ -50,8 +50,10 @@ def stylize_file(content: Optional[PathLike], styles: Sequence[PathLike] = (), o
     `run_stylize`'s keywords in `options`."""
     req = _request(request, content, styles, options)
     out = images.check_output_path(output)
+    inputs = _input_files(req)
+    images.check_not_input(out, inputs)
     if history:
-        images.check_output_path(Path(history).with_suffix(".png"))  # folder exists & writable
+        check_history_path(history, out, inputs)
 
     def save_intermediate(step: int, img) -> None:
         images.save_image(img, out.with_name(f"{out.stem}_step{step:05d}{out.suffix}"))
@@ -61,6 +63,33 @@ def stylize_file(content: Optional[PathLike], styles: Sequence[PathLike] = (), o
     if history:
         write_history(history, res, req.content, req.styles, out)
     return res, out
+
+
+def _input_files(req: Request) -> list[Any]:
+    """Every file a request reads: the photo, the styles, the masks."""
+    t = req.transfer
+    return [req.content, *req.styles, *([t.mask] if t.mask is not None else []), *(t.style_masks or [])]
+
+
+def check_history_path(history: PathLike, output: Path, inputs: Sequence[Any] = ()) -> Path:
+    """The history file checked before the run (a folder, a missing or read-only folder, the
+    output image or an input): OptionError naming the field `history`."""
+    from .options import OptionError
+    p = Path(history)
+    if p.is_dir():
+        raise OptionError("history", f"{p} is a folder: give a file name (e.g. {p / 'history.json'})")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OptionError("history", f"{p}: its folder {parent} does not exist: create it first")
+    if not os.access(parent, os.W_OK):
+        raise OptionError("history", f"{p}: its folder {parent} is not writable")
+    if p.resolve() == output.resolve():
+        raise OptionError("history", f"{p} is the output image too: give the history its own name (.json)")
+    try:
+        images.check_not_input(p, inputs)
+    except InputError:
+        raise OptionError("history", f"{p} is one of the inputs: choose another name") from None
+    return p
 
 
 def write_history(path: PathLike, res: StylizeResult, content: Any, styles: Sequence[Any], output: Any) -> Path:
@@ -90,6 +119,8 @@ def stylize_folder(folder: PathLike, styles: Sequence[PathLike] = (), output: Pa
     eng = EngineOptions(engine=engine) if isinstance(engine, str) else engine
     eng.validate()
     req = _request(request, None, styles, options)
+    if not storage.is_uri(output):
+        images.check_not_input(output, [folder, *req.styles])   # writing into the folder being read
     Painter(req)                                  # the method's checks, before anything is written
     job = base.plan_folder(folder, output, req, eng.overwrite)
     if eng.engine == "ray":
@@ -101,7 +132,13 @@ def stylize_folder(folder: PathLike, styles: Sequence[PathLike] = (), output: Pa
 
 
 def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (), progress: Optional[Callable] = None,
-                  **kw: Any):
-    """A video (or a folder of frames) into a video or a folder of frames: `painterly.video_paint.stylize_video`."""
+                  engine: Union[str, EngineOptions] = "local", **kw: Any):
+    """A video (or a folder of frames) into a video or a folder of frames: `painterly.video_paint.stylize_video`.
+    `engine` "ray" (or `EngineOptions(engine="ray", segment=..., overlap=...)`): segments of frames painted by
+    Ray workers, each seeded by the frames before it, joined in order with the audio."""
     from .video_paint import stylize_video as paint
+    eng = (EngineOptions(engine=engine) if isinstance(engine, str) else engine).validate()
+    if eng.engine == "ray":
+        from .engines.ray import video_painter
+        kw["paint"] = video_painter(eng)
     return paint(src, dst, styles, progress, **kw)

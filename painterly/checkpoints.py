@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -27,24 +28,20 @@ PathLike = Union[str, os.PathLike]
 
 
 def save(state: dict, path: PathLike) -> Path:
-    """torch.save to a temporary file in the same folder, then rename."""
+    """torch.save into memory, then the bytes to a temporary file in the same folder, then rename:
+    a full disk or a read-only folder is an OSError with its errno (one line naming the file),
+    never the C++ writer's "[enforce fail at inline_container.cc]", and never a half-written file."""
+    import io
+
+    from .images import atomic_write_bytes, write_error
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    buf = io.BytesIO()
+    torch.save(state, buf)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(state, tmp)
-        os.replace(tmp, path)
     except OSError as e:
-        from .images import write_error
         raise write_error(path, e) from None
-    except RuntimeError as e:   # torch.save reports a failed write (full disk...) as a RuntimeError
-        if "write" not in str(e).lower() and "file" not in str(e).lower():
-            raise
-        raise InputError(f"cannot write {path} ({str(e).splitlines()[0]}): check the disk and the folder") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write_bytes(path, buf.getbuffer())
 
 
 def _numpy_globals() -> list:
@@ -62,7 +59,10 @@ def load(path: PathLike, what: str = "checkpoint") -> Any:
     if not p.is_file():
         raise InputError(f"{what} {p} does not exist")
     try:
-        with torch.serialization.safe_globals(_numpy_globals()):
+        with torch.serialization.safe_globals(_numpy_globals()), warnings.catch_warnings():
+            # torch's own remarks on a foreign pickle ("Detected pickle protocol 4 ...", with its
+            # site-packages path) would come before the one line that says what is wrong
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch(\.|$)")
             return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         msg = str(e)

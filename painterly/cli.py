@@ -236,16 +236,18 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     from . import batch
     from .progress import Bar, StepBar
     styles = list(args.styles if styles is None else styles)
-    request = _request(args, styles)
     content, out = args.content, args.output
     from . import storage
     from .engines.options import EngineOptions
+    if not storage.is_uri(content) and not Path(content).exists():   # before the output: the input is what is wrong
+        from .images import IMAGE_SUFFIXES
+        what = ("content image" if Path(content).suffix.lower() in IMAGE_SUFFIXES else
+                "video" if batch.is_video(content) else "content (photo, folder of photos or video)")
+        raise InputError(f"{what} '{content}' not found: check the path")
+    request = _request(args, styles)
     engine = from_args(EngineOptions, args).validate()
     if _is_video_run(args, content, out):
-        if engine.engine != "local":
-            raise OptionError("engine", f"{engine.engine} paints folders of photos; a video is painted here (leave the "
-                                        "option out)")
-        return _stylize_video(args, request, content, out)
+        return _stylize_video(args, request, content, out, engine)
     if Path(content).is_dir() or storage.is_uri(content):
         with Bar(None, "stylize", "image", args.quiet) as bar:
             res = batch.stylize_folder(content, output=out, progress=lambda i, n: bar.update(i, n),
@@ -256,8 +258,8 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
             print(line, file=sys.stderr)
         return code
     if engine.engine != "local":
-        raise OptionError("engine", f"{engine.engine} paints folders; give a folder of photos (one photo is painted "
-                                    "here: leave the option out)")
+        raise OptionError("engine", f"{engine.engine} paints folders and videos; one photo is painted here (leave the "
+                                    "option out)")
     iterative = methods.get(request.method).iterative
     opts = request.options
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
@@ -308,10 +310,13 @@ def _is_video_run(args: argparse.Namespace, content: str, out: str) -> bool:
     return False
 
 
-def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str) -> int:
+def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str, engine: Any = "local") -> int:
+    from .batch import stylize_video
     from .progress import Bar
-    from .video_paint import VideoOptions, stylize_video
+    from .video_paint import VideoOptions
     vo = from_args(VideoOptions, args)
+    from . import images
+    images.check_not_input(out, [content, *request.styles])
     with Bar(None, "video", "frame", args.quiet) as bar:
         def progress(p) -> None:
             if bar.bar is None:
@@ -321,7 +326,7 @@ def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: st
         def damaged(i: int, reason: str) -> None:
             bar.write(f"painterly: warning: {reason}; its place repeats the frame before it")
         v = stylize_video(content, out, progress=progress, request=request, video=vo,
-                          resume=getattr(args, "resume", False), on_damaged=damaged)
+                          resume=getattr(args, "resume", False), on_damaged=damaged, engine=engine)
     for note in v.notes:
         print(f"painterly: warning: {note}", file=sys.stderr)
     if v.interrupted:
@@ -360,7 +365,8 @@ def _train(args: argparse.Namespace, train: Any, opts: Any, inputs: tuple, total
         res = train(*inputs, opts, device=args.device, resume=args.resume, callback=bar)
     if res.stopped == "interrupted":
         print(f"painterly: interrupted at step {res.step}; saved {res.output} and {res.checkpoint} "
-              f"(continue with --resume)", file=sys.stderr)
+              f"(continue with --resume)" if res.step > 0 else
+              "painterly: interrupted before the first step; nothing saved", file=sys.stderr)
         return 130
     if res.stopped:
         print(f"painterly: error: {res.stopped}", file=sys.stderr)
@@ -390,13 +396,26 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 def cmd_refine_style(args: argparse.Namespace) -> int:
     from . import images
-    from .methods.magenta.train import RefineOptions, refine_vector, write_vector
+    from .methods.magenta.train import RefineOptions, check_predictor_memory, refine_vector, write_vector
     from .progress import TrainBar
+    from . import weights
+    from .methods.magenta.stylize import decode_side
     o = check_fields(from_args(RefineOptions, args))
+    weights.check_encoder(o.encoder)
     images.check_output_path(args.output, {".pt"})
     files = [f for p in args.photos for f in (images.list_images(p, "--photos") if Path(p).is_dir() else [Path(p)])]
+    images.check_not_input(args.output, [args.style, *files])
+    for f in files:      # from the headers, before anything is decoded: as every other role
+        w, h = images.image_size(f, "photo")
+        images.check_min_size((w, h), images.label(f, "photo"))
+        fh, fw = images.fit_size(h, w, o.size)
+        images.check_min_size((fw, fh), f"{images.label(f, 'photo')} at --size {o.size}")
+    sw, sh = images.image_size(args.style, "style image")
+    images.check_min_size((sw, sh), images.label(args.style, "style image"))
+    check_predictor_memory(o.style_square)
     photos = [images.load_image(f, "photo", o.size) for f in files]
-    style = images.load_image(args.style, "style image")
+    style = images.load_image(args.style, "style image",
+                              max(o.size, decode_side(args.style, o.style_square, "style image") or 0))
     with TrainBar(o.steps + 1, "refine-style", args.quiet, keys=("loss", "style")) as bar:
         vec, hist = refine_vector(photos, style, o.steps, o.lr, o.style_square, o.encoder, o.style_weight,
                                   lambda rec: bar({**rec, "step": rec["step"] + 1}), o.size)
@@ -458,6 +477,7 @@ def cmd_mask(args: argparse.Namespace) -> int:
     import time
     from . import images, segment
     images.check_output_path(args.output)
+    images.check_not_input(args.output, [args.photo])
     t0 = time.perf_counter()
     m = segment.mask(args.photo, args.what, args.size, args.mask_feather, args.missing_region)
     path = segment.save_mask(m, args.output)
@@ -536,9 +556,13 @@ def _one_line_warnings():
     from .errors import SkippedInput
     shown = warnings.showwarning
 
+    seen: set[str] = set()
+
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, SkippedInput):
-            print(f"painterly: warning: {message}", file=sys.stderr)
+            if str(message) not in seen:      # once per file, however many readers meet it
+                seen.add(str(message))
+                print(f"painterly: warning: {message}", file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)
     warnings.showwarning = show
@@ -553,10 +577,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Ctrl-C and SIGTERM keep what exists and exit with 130 (`painterly.__main__.main` is the
     console script, which also covers Ctrl-C while torch loads)."""
     from .device import is_out_of_memory, out_of_memory
-    from .signals import stop_on_sigterm
+    from .images import max_pixels
+    from .signals import stop_once
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        with stop_on_sigterm(), _one_line_warnings():
+        with stop_once(), _one_line_warnings():
+            max_pixels()          # a bad PAINTERLY_MAX_PIXELS is refused before any work
             args = build_parser(next((a for a in argv if not a.startswith("-")), "")).parse_args(argv)
             return args.func(args)
     except OptionError as e:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -26,11 +27,28 @@ ImageLike = Union[str, os.PathLike, Image.Image, torch.Tensor, np.ndarray]
 
 #: Smallest side we accept: VGG pools 4 times before conv5_1, so 16 px is the hard floor.
 MIN_SIDE = 16
-#: Largest decoded image we accept (pixels); guards against decompression bombs.
-MAX_PIXELS = int(os.environ.get("PAINTERLY_MAX_PIXELS", 150_000_000))
+#: Largest decoded image we accept by default (pixels); guards against decompression bombs.
+#: `PAINTERLY_MAX_PIXELS` overrides it (read by `max_pixels` at each decode).
+MAX_PIXELS = 150_000_000
 #: Output formats we can write, by file suffix.
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def max_pixels() -> int:
+    """The pixel limit: `PAINTERLY_MAX_PIXELS` when set (a whole number >= 1, e.g. 150000000 or
+    1.5e8), else `MAX_PIXELS`; any other value is one InputError naming the variable."""
+    raw = os.environ.get("PAINTERLY_MAX_PIXELS", "").strip()
+    if not raw:
+        return MAX_PIXELS
+    try:
+        v = float(raw)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v >= 1 and v == int(v)):
+        raise InputError(f"PAINTERLY_MAX_PIXELS must be a whole number of pixels, at least 1 (e.g. 150000000), "
+                         f"got '{raw}'")
+    return int(v)
 
 
 def _check_file(p: Path, label: str) -> None:
@@ -116,24 +134,25 @@ def decode_bytes(data: bytes, what: str = "image", max_pixels: int | None = None
 
 
 @contextlib.contextmanager
-def _opened(src, label: str, max_pixels: int | None = None) -> Iterator[Image.Image]:
+def _opened(src, label: str, limit: int | None = None) -> Iterator[Image.Image]:
     """Image.open with every way a file can be bad turned into one InputError naming it: not an
     image, corrupt or truncated, larger than the pixel limit (checked from the header, before
     any decoding)."""
-    limit = max_pixels or MAX_PIXELS
+    ceiling = max_pixels()
+    limit = limit or ceiling
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+            Image.MAX_IMAGE_PIXELS = ceiling
             with Image.open(src) as im:
                 w, h = im.size
                 if w * h > limit:
                     raise InputError(
-                        f"{label} is too large ({w}x{h} = {w * h / 1e6:.0f} MP; limit "
-                        f"{limit / 1e6:.0f} MP): downscale it first or raise PAINTERLY_MAX_PIXELS")
+                        f"{label} is too large ({w}x{h} = {_mp(w * h)} MP; limit "
+                        f"{_mp(limit)} MP): downscale it first or raise PAINTERLY_MAX_PIXELS")
                 yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"{label} is too large (over {MAX_PIXELS / 1e6:.0f} MP; possible "
+        raise InputError(f"{label} is too large (over {_mp(ceiling)} MP; possible "
                          "decompression bomb): downscale it first or raise PAINTERLY_MAX_PIXELS") from None
     except UnidentifiedImageError:
         raise InputError(f"{label} is not an image format painterly can read "
@@ -144,8 +163,13 @@ def _opened(src, label: str, max_pixels: int | None = None) -> Iterator[Image.Im
         raise InputError(f"{label} is corrupt or truncated ({e}): re-export or re-download it") from None
 
 
-def _decode(src, label: str, max_pixels: int | None = None, long_side: int | None = None) -> Image.Image:
-    with _opened(src, label, max_pixels) as im:
+def _mp(pixels: int) -> str:
+    """Megapixels for a message: whole ones from 10 MP, else two significant digits (never '-0')."""
+    return f"{pixels / 1e6:.0f}" if pixels >= 10e6 else f"{pixels / 1e6:.2g}"
+
+
+def _decode(src, label: str, limit: int | None = None, long_side: int | None = None) -> Image.Image:
+    with _opened(src, label, limit) as im:
         w, h = im.size
         factor = _reduce_factor(w, h, long_side)
         if factor > 1 and im.format == "JPEG":
@@ -214,9 +238,11 @@ def tensor_to_pil(t: torch.Tensor) -> Image.Image:
     return Image.fromarray(a, "RGB")
 
 
-def load_uint8(src: ImageLike, what: str = "image", size: tuple[int, int] | None = None) -> torch.Tensor:
+def load_uint8(src: ImageLike, what: str = "image", size: tuple[int, int] | None = None,
+               long_side: int | None = None) -> torch.Tensor:
     """Like `load_image` resized to `size` = (h, w), but as a uint8 (1, 3, H, W) tensor made by
-    PIL (bicubic): a 24 MP image costs 72 MB, not several float copies of 288 MB."""
+    PIL (bicubic): a 24 MP image costs 72 MB, not several float copies of 288 MB. `long_side`
+    (without `size`): decode a much larger file at reduced size, as `load_image` does."""
     if isinstance(src, torch.Tensor) and src.dtype == torch.uint8:
         if size is None or tuple(src.shape[-2:]) == tuple(size):
             return src
@@ -226,7 +252,9 @@ def load_uint8(src: ImageLike, what: str = "image", size: tuple[int, int] | None
         if size is not None:
             t = resize(t, size)
         return (t * 255.0 + 0.5).to(torch.uint8)
-    im = to_rgb(src) if isinstance(src, Image.Image) else open_image(src, what)
+    if size is not None:
+        long_side = max(size)
+    im = to_rgb(src) if isinstance(src, Image.Image) else open_image(src, what, long_side)
     if size is not None and (im.height, im.width) != tuple(size):
         im = im.resize((size[1], size[0]), Image.BICUBIC, reducing_gap=3.0)
     return torch.from_numpy(np.array(im)).permute(2, 0, 1).unsqueeze(0)
@@ -380,6 +408,11 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike, **pil_o
     return _atomic_write(p, lambda f: img.save(f, format=fmt, **pil_options), binary=True)
 
 
+def atomic_write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> Path:
+    """Write bytes (a serialised model or checkpoint) atomically; a full disk is one InputError."""
+    return _atomic_write(Path(path), lambda f: f.write(data), binary=True)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write a text file (JSON history, reports) atomically."""
     p = Path(path)
@@ -390,20 +423,53 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def load_mask(src: ImageLike, size: tuple[int, int], what: str = "mask") -> torch.Tensor:
-    """A mask image -> (1, 1, h, w) float in [0, 1] at `size`; white = stylise, black = keep."""
+    """A mask image -> (1, 1, h, w) float in [0, 1] at `size`; white = stylise, black = keep.
+    A file's aspect ratio is checked from its header, and it is decoded at about the size used
+    (`open_image`'s reduction), so a huge mask costs what the output needs."""
     if isinstance(src, torch.Tensor) and src.dim() in (3, 4) and src.shape[-3] == 1:
         src = src.expand(*src.shape[:-3], 3, *src.shape[-2:])     # a one-channel mask tensor
-    t = load_image(src, what)
-    mh, mw = t.shape[-2:]
+    mw, mh = image_size(src, what)
     if abs(mw / mh - size[1] / size[0]) > 0.02 * size[1] / size[0]:
         name = f"{what} {src}" if isinstance(src, (str, os.PathLike)) else what
         raise InputError(f"{name} is {mw}x{mh} but the photo's shape is {size[1]}x{size[0]}: a mask needs the "
                          "photo's aspect ratio (draw it on the photo)")
+    t = load_image(src, what, max(size))
     grey = t.mean(dim=1, keepdim=True)
-    return F.interpolate(grey, size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+    return F.interpolate(grey, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+
+
+def check_not_input(output: str | os.PathLike, inputs: Iterable[Any], what: str = "output") -> None:
+    """Refuse an output that is one of the run's input files or folders (it would overwrite the
+    photo, or write into the folder being read): one InputError naming both."""
+    out = Path(output)
+    for src in inputs:
+        if not isinstance(src, (str, os.PathLike)) or not out.exists():
+            continue
+        with contextlib.suppress(OSError):
+            if os.path.samefile(out, src):
+                raise InputError(f"{what} '{out}' is the input '{src}': painterly never overwrites its input; "
+                                 "choose another name")
+
+
+def remove_empty_tree(path: str | os.PathLike) -> None:
+    """Remove `path` and the folders under it if none of them holds a file (a run that wrote nothing)."""
+    p = Path(path)
+    if not p.is_dir():
+        return
+    dirs = sorted((d for d in p.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True)
+    if any(not f.is_dir() for f in p.rglob("*")):
+        return
+    with contextlib.suppress(OSError):
+        for d in [*dirs, p]:
+            d.rmdir()
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def is_image_file(src: Any) -> bool:
+    """An image in memory, or a path with an image suffix (not, say, a method's own .pt file)."""
+    return not isinstance(src, (str, os.PathLike)) or Path(src).suffix.lower() in IMAGE_SUFFIXES
 
 
 def list_images(folder: Union[str, os.PathLike], what: str = "--data") -> list[Path]:

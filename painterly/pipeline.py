@@ -113,6 +113,12 @@ def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Opt
         if tile < 2 * halo + tiling.ALIGN:
             raise OptionError("tile", f"{tile} is too small: it needs at least {2 * halo + tiling.ALIGN} px "
                                       f"(the tiles overlap by {halo} px on each side)")
+        th, tw = min(h, int(tile) + 2 * halo), min(w, int(tile) + 2 * halo)
+        need_tile = m.memory(th, tw, o) + _buffer_bytes(h, w, m)
+        if free is not None and need_tile > free:
+            raise TooLarge("tile", f"{tile} is too large: a {tw}x{th} tile (with its overlap) and the whole-image "
+                                   f"buffers need about {gib(need_tile)} but only {gib(free)} is free on {device}; "
+                                   "lower it (or give no number: an automatic size)")
         return int(tile)
     bpp = max(1.0, need / (h * w))
     buffers = _buffer_bytes(h, w, m)
@@ -239,13 +245,22 @@ class Painter:
         h, w = images.fit_size(ch, cw, t.size)
         images.check_min_size((w, h), f"{c_label} at size {t.size}")
         own_reader = m.load_style is not None      # the method reads its style arguments itself (e.g. vectors)
-        style_list = list(req.styles)
-        s_sizes = [] if own_reader else [images.image_size(s, "style image") for s in style_list]
-        for s, wh in zip(style_list, s_sizes):
+        # style images are sized from their headers (a method's own files, e.g. style vectors, are not images)
+        style_images = [s for s in req.styles if not own_reader or images.is_image_file(s)]
+        s_sizes = [images.image_size(s, "style image") for s in style_images]
+        for s, wh in zip(style_images, s_sizes):
             images.check_min_size(wh, images.label(s, "style image"))
         s_side = m.style_side(h, w, o) if m.style_side else max(h, w)
+        for s, (sw, sh) in zip(style_images, s_sizes):   # at the size the method uses it, naming the file
+            uh, uw = images.fit_size(sh, sw, s_side)
+            if min(uh, uw) < images.MIN_SIDE:
+                label, need = images.label(s, "style image"), f"it needs at least {images.MIN_SIDE} px on each side"
+                if m.style_field is None:
+                    raise InputError(f"{label} ({sw}x{sh}) would be {uw}x{uh} at the size it is used: {need}")
+                raise OptionError(m.style_field, f"makes {label} {uw}x{uh} (from {sw}x{sh}), too small: {need}; "
+                                                 "raise it")
         inputs = ([(content, "content image", max(h, w))]
-                  + [(s, "style image", s_side) for s in style_list[:len(s_sizes)]]
+                  + [(s, "style image", s_side) for s in style_images]
                   + [(x, "mask", max(h, w)) for x in [*([t.mask] if t.mask is not None else []),
                                                        *(t.style_masks or [])] if not _is_auto(x)])
         tile_side = plan_tiles(h, w, dev, m, o, t.tile, force=t.tile is not None)
@@ -271,7 +286,7 @@ class Painter:
         c, mk, r = self._ready(req, hw, s_side, callback, image_callback, image_every, guide)
         res = self._runner(r)
         out = res.image
-        if t.strength != 1.0 and m.strength_field is None:
+        if t.strength != 1.0:   # also after a method's own mix (strength_field): 0 is the photo, exactly
             out = t.strength * out + (1 - t.strength) * c.to(out)
         if t.preserve_colors == "luminance":
             out = colour.luminance_transfer(out, c)
@@ -293,7 +308,7 @@ class Painter:
         match = t.preserve_colors == "match"          # styles take the photo's colours: nothing to keep
         key = (h, w, s_side)
         if match or key != self._key:
-            s_list = tuple(m.load_style(s, "style image") if m.load_style
+            s_list = tuple(m.load_style(s, "style image", s_side) if m.load_style
                            else images.load_image(s, "style image", s_side) for s in req.styles)
             if match:
                 s_list = tuple(colour.match_colours(s, c) if s.dim() == 4 else s for s in s_list)
@@ -358,9 +373,10 @@ def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
     s8 = []
     for s in req.styles:
         if m.load_style is not None:      # the method reads its style arguments itself (e.g. vectors)
-            s8.append(m.load_style(s, "style image"))
+            s8.append(m.load_style(s, "style image", m.style_side(h, w, req.options) if m.style_side else max(h, w)))
             continue
-        s8.append(images.load_uint8(s, "style image"))
+        s8.append(images.load_uint8(s, "style image", long_side=m.style_side(h, w, req.options) if m.style_side
+                                    else max(h, w)))
         images.check_min_size(s8[-1], images.label(s, "style image"))
     if t.preserve_colors == "match":
         small = tiling.downscale(c8, tiling.REDUCED_SIDE)
@@ -369,7 +385,7 @@ def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
     res = m.tiled.run(methods.Run(req, c8, tuple(s8), dev, None, region_masks), tiles)
     out = res.image
     mk = _load_mask(t.mask, c8, tuple(out.shape[-2:]), "mask", t) if t.mask is not None else None
-    blend = t.strength != 1.0 and m.strength_field is None
+    blend = t.strength != 1.0
     with torch.inference_mode():
         _post_process_in_bands(out, c8, t.strength if blend else None, t.preserve_colors == "luminance", mk)
     info = {"method": m.name, "height": out.shape[-2], "width": out.shape[-1], "preserve_colors": t.preserve_colors,

@@ -27,6 +27,10 @@ def as_tuple(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 
 
+#: Largest tile side a user may ask for (px); a tile larger than the image is the whole image.
+MAX_TILE = 16384
+
+
 @dataclass(frozen=True)
 class TransferOptions:
     """What every method shares: output size, style blending and regions, strength, colours."""
@@ -44,7 +48,7 @@ class TransferOptions:
                                                help="one mask per style: each style paints the white area of its mask "
                                                     "(files or auto:REGION, e.g. auto:sky auto:not-sky)")
     device: str = opt("auto", web=False, help="auto, cpu, cuda, cuda:N, mps")
-    tile: Optional[int] = opt(None, min=0, nargs="?", const=0, metavar="PX", web=False,
+    tile: Optional[int] = opt(None, min=0, max=MAX_TILE, nargs="?", const=0, metavar="PX", web=False,
                               help="one-pass methods: run on overlapping tiles of PX px (no PX or 0: automatic "
                                    "size), in bounded memory; automatic when the whole image would not fit in "
                                    "free memory (print sizes)")

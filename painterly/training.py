@@ -72,8 +72,12 @@ class TrainOptions:
     workers: int = train_option("workers")
 
     def validate(self) -> None:
-        """Check every field's declared bounds and choices (OptionError names the field)."""
+        """Check every field's declared bounds and choices, and a loss network by its name
+        (OptionError names the field)."""
         check_fields(self)
+        if isinstance(getattr(self, "encoder", None), str):
+            from .weights import check_encoder
+            check_encoder(self.encoder)
 
 
 # ----------------------------------------------------------------------------- data
@@ -388,7 +392,8 @@ class Trainer:
                             save(step)
                 except KeyboardInterrupt:
                     stopped = "interrupted"
-                save(done)
+                if not (stopped == "interrupted" and done == self.start):
+                    save(done)       # (interrupted before its first step, a run has nothing new to keep)
         finally:
             self.ddp.close()
         return TrainResult(Path(output), self.checkpoint, done, stopped,

@@ -148,6 +148,14 @@ def encoders() -> list[str]:
     return [n for n, s in REGISTRY.items() if s.kind == "encoder"]
 
 
+def check_encoder(name: str, field: str = "encoder") -> None:
+    """OptionError naming `field` unless `name` is 'auto' or a registered encoder."""
+    from .options import OptionError
+    if name != AUTO and (name not in REGISTRY or REGISTRY[name].kind != "encoder"):
+        raise OptionError(field, f": unknown encoder '{name}': choose one of {', '.join(encoders())} or auto "
+                                 "(painterly weights lists them)")
+
+
 def spec(name: str) -> WeightSpec:
     """The registry entry for `name`, or an InputError listing the known files."""
     if name not in REGISTRY:

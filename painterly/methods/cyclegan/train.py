@@ -125,7 +125,18 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
     opts.validate()
     files_a = images.list_images(domain_a, "--domain-a")
     files_b = images.list_images(domain_b, "--domain-b")
+    created = not run.exists()
     images.prepare_output_folder(run)
+    try:
+        return _train(domain_a, domain_b, run, opts, state, files_a, files_b, ck_path, device, callback)
+    finally:     # a run that stopped before writing anything (unreadable photos, Ctrl-C) leaves no folder
+        if created:
+            images.remove_empty_tree(run)
+
+
+def _train(domain_a, domain_b, run: Path, opts: CycleGANOptions, state: Optional[dict], files_a: list, files_b: list,
+           ck_path: Path, device: str, callback: Optional[training.Callback]) -> training.TrainResult:
+    """The training itself, into the prepared folder `run`."""
     ddp = training.setup_distributed(device)
     dev = ddp.device
     # the Magenta transformer already paints: start it at domain B's mean style (a resumed run restores its

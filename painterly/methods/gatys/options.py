@@ -87,6 +87,8 @@ class GatysOptions:
     def validate(self) -> GatysOptions:
         """Check values a user could get wrong; raise OptionError naming the field."""
         check_fields(self)
+        from ... import weights
+        weights.check_encoder(self.encoder)        # before the layers, which are checked against it
         for name in ("content_layers", "style_layers"):
             for layer, w in getattr(self, name).items():
                 if not (math.isfinite(w) and w >= 0):

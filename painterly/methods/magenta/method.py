@@ -49,15 +49,22 @@ def _tiled(r: Run, tiles) -> Output:
     return run_tiled(r, engine_options(r), tiles, HALO, MODEL)
 
 
-def load_style(src, what: str = "style image"):
-    """A painting (1, 3, H, W) checked for the predictor, or a style-vector file (.pt) -> (1, 100)."""
+def load_style(src, what: str = "style image", side=None):
+    """A painting (1, 3, H, W) checked for the predictor, or a style-vector file (.pt) -> (1, 100).
+    `side` (the predictor's square): a much larger file is decoded at reduced size, its short side
+    never below twice that."""
     from ... import images
     from . import presets, stylize
     if isinstance(src, (str, Path)) and str(src).lower().endswith(".pt"):
         return presets.load_vector(src)
-    s = images.load_image(src, what)
+    s = images.load_image(src, what, stylize.decode_side(src, side, what))
     stylize.check_style_image(s, f"{what} {src}" if isinstance(src, (str, Path)) else what)
     return s
+
+
+def _predictor_memory(pixels: int, o: MagentaOptions) -> int:
+    from .stylize import PREDICTOR_BYTES_PER_PIXEL
+    return PREDICTOR_BYTES_PER_PIXEL * o.style_square ** 2
 
 
 def _bench(device: str):
@@ -74,4 +81,6 @@ def magenta() -> Method:
         options=MagentaOptions, run=_run, prepare=_prepare,
         supports=frozenset({"mask", "blend", "style_masks", "strength", "preserve_colors"}),
         memory=lambda h, w, o: h * w * BYTES_PER_PIXEL, strength_field="alpha", bench=_bench,
+        style_side=lambda h, w, o: o.style_square, style_field="style_square",
+        style_memory=_predictor_memory,
         load_style=load_style, tiled=Tiled(_tiled, halo=HALO, style_masks=True))

@@ -52,9 +52,10 @@ def is_preset(name: Union[str, os.PathLike]) -> bool:
 
 
 def _peek_format(p: Path) -> Optional[str]:
+    from ...checkpoints import load
     try:
-        doc = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - not ours
+        doc = load(p)
+    except InputError:     # not ours
         return None
     return doc.get("format") if isinstance(doc, dict) else None
 
@@ -93,13 +94,9 @@ def load_vector(path: Union[str, os.PathLike]) -> torch.Tensor:
 
 
 def _load(path: Union[str, os.PathLike], what: str) -> dict:
+    from ...checkpoints import load
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} {p} does not exist")
-    try:
-        doc = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001
-        raise InputError(f"{what} {p} cannot be read ({type(e).__name__}): is it a painterly file?") from None
+    doc = load(p, what)      # weights only, torch's warnings kept back, one line when unreadable
     if not isinstance(doc, dict):
         raise InputError(f"{what} {p} is not a painterly file")
     return doc

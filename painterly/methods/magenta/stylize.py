@@ -8,6 +8,7 @@ by their vectors; with region masks each region is painted with its own vector.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Optional
 from collections.abc import Sequence
@@ -21,12 +22,26 @@ from ...losses import blend_weights
 from .options import MIN_STYLE_SIDE, STYLE_SQUARE, MagentaOptions
 from .presets import preset_params
 
+#: Peak bytes per pixel of the style predictor's square (measured 290 at 1024 and 2048 px, plus margin).
+PREDICTOR_BYTES_PER_PIXEL = 400
+
+
 def check_style_image(t: torch.Tensor, what: str = "style image") -> None:
     """InputError when a painting is too small for the style predictor."""
     h, w = t.shape[-2:]
     if min(h, w) < MIN_STYLE_SIDE:
         raise InputError(f"{what} is too small for the style predictor ({w}x{h}): it needs at least "
                          f"{MIN_STYLE_SIDE} px on each side")
+
+
+def decode_side(src, square: Optional[int], what: str = "style image") -> Optional[int]:
+    """The long side to decode a painting file at for the predictor's `square` (`images.load_image`):
+    its short side stays at least `square`. None (full size) for images already in memory."""
+    from ... import images
+    if not square or not isinstance(src, (str, os.PathLike)):
+        return None
+    w, h = images.image_size(src, what)
+    return -(-square * max(w, h) // max(1, min(w, h)))
 
 
 def _square(t: torch.Tensor, side: int) -> torch.Tensor:

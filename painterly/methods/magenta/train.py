@@ -95,7 +95,7 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
     training.seed_everything(opts.seed)
     net = copy.deepcopy(load("magenta-26styles")).to(dev)
     style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
-    s = images.resize_long_side(images.load_image(style, "style image"), opts.style_size).to(dev)
+    s = images.resize_long_side(images.load_image(style, "style image", opts.style_size), opts.style_size).to(dev)
     loss_fn = PerceptualLoss(s, opts.encoder, opts.style_weight, opts.content_weight, dev)
     init_note = ""
     if state is None:
@@ -158,6 +158,17 @@ class RefineOptions:
     encoder: str = opt(weights.AUTO, help="loss network")
 
 
+def check_predictor_memory(style_square: int, device: str = "cpu") -> None:
+    """OptionError naming `style_square` when the style predictor's square would not fit in free memory."""
+    from ...device import free_memory_bytes, gib
+    from .stylize import PREDICTOR_BYTES_PER_PIXEL
+    need, free = PREDICTOR_BYTES_PER_PIXEL * style_square ** 2, free_memory_bytes(device)
+    if free is not None and need > free:
+        raise OptionError("style_square", f"is too large: the style predictor's {style_square}x{style_square} "
+                                          f"square needs about {gib(need)} but only {gib(free)} is free on "
+                                          f"{device}; lower it")
+
+
 def refine_vector(content, style: torch.Tensor, steps: int = 20, lr: float = 0.05,
                   style_square: int = 256, encoder: str = weights.AUTO, style_weight: Optional[float] = None,
                   callback=None, size: Optional[int] = None) -> tuple[torch.Tensor, list[dict]]:
@@ -173,6 +184,8 @@ def refine_vector(content, style: torch.Tensor, steps: int = 20, lr: float = 0.0
     if not photos:
         raise InputError("refine-style needs at least one photo")
     check_style_image(style)
+    weights.check_encoder(encoder)
+    check_predictor_memory(style_square)
     if size:
         photos = [images.resize_long_side(p, size) for p in photos]
     net = load("magenta-transformer")
