@@ -45,9 +45,13 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                               'Every refusal is {"detail": "one sentence", "field": "the form field"}.')
     app.state.web = st
     app.state.store = st.store          # kept for scripts and tests that look at the results folder
-    app.add_middleware(BodyLimit, max_bytes=s.max_upload_bytes + max(s.max_upload_bytes, s.max_video_bytes) + 2**16,
-                       message=f"the upload is larger than {s.max_upload_bytes // 2**20} MB per image "
-                               f"({s.max_video_bytes // 2**20} MB for a video), this server's limit")
+    app.add_middleware(BodyLimit, max_bytes=2 * s.max_upload_bytes + 2**16,
+                       message=f"the upload is larger than {s.max_upload_bytes // 2**20} MB per image, "
+                               "this server's limit",
+                       paths={"/api/videos": (s.max_video_bytes + s.max_upload_bytes + 2**16,
+                                              f"the upload is larger than {s.max_video_bytes // 2**20} MB for the "
+                                              f"video and {s.max_upload_bytes // 2**20} MB for the painting, "
+                                              "this server's limit")})
     errors.install(app)
     app.include_router(routes_api.router)
     app.include_router(routes_jobs.router)
