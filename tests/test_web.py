@@ -330,6 +330,8 @@ def test_a_short_video_is_checked_from_its_header_then_painted_with_progress(tmp
         assert bad.status_code == 422 and bad.json()["detail"].startswith("The video cannot be read")
         bad = client.post("/api/videos", files=files, data={"method": "gatys"})
         assert bad.status_code == 422 and bad.json()["field"] == "method" and "too slow for a video" in bad.json()["detail"]
+        bad = client.post("/api/videos", files=files, data={"method": "adain", "where": "sky"})
+        assert bad.status_code == 422 and bad.json()["field"] == "where"
         bad = client.post("/api/videos", files=files, data={"method": "adain", "size": "abc"})
         assert bad.json()["detail"] == "size: must be a whole number between 16 and 1024, got 'abc'"
         assert [j.state for j in client.app.state.web.book.all()] == ["done"]     # nothing else was queued

@@ -77,6 +77,8 @@ async def submit_video(request: Request, st: WebState = Depends(get_state)) -> d
     /api/jobs/{id} (step = frames done); the result is an MP4 with the original audio."""
     form = await request.form(max_files=2, max_fields=64, max_part_size=st.settings.max_video_bytes + CHUNK)
     order = forms.parse(form, st.settings)
+    if order.transfer.get("where"):
+        raise FieldError("where", "paints part of a photo; a video is painted whole: leave it empty")
     if order.method.iterative:
         able = ", ".join(m.name for m in forms.catalog.web_methods() if not m.iterative)
         raise FieldError("method", f"{order.method.name} paints step by step, too slow for a video: use one of {able}")

@@ -358,6 +358,7 @@ async function updateWhere() {
   const where = sel ? sel.value : "";
   const ticket = ++whereTicket;
   if (!state.photo) { if (note) note.textContent = ""; return; }
+  if (state.photo.video) { if (note) note.textContent = where ? "A video is painted whole: leave this on the whole picture." : ""; return; }
   if (!where) {
     img.src = state.photo.url; if (note) note.textContent = ""; $("content-drop").classList.remove("masked");
     $("content-note").textContent = state.photo.note || "";
