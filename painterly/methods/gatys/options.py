@@ -79,6 +79,11 @@ class GatysOptions:
                                              "the same colour in {style_labels}")
     style_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
                                       help="colour-coded label map of the style image")
+    frame_steps: Optional[int] = opt(None, min=1, help="videos: iterations for each frame after the first, which "
+                                                      "starts from the previous one (default a third of steps)")
+    temporal_weight: float = opt(100.0, min=0.0, help="videos: weight of the temporal loss (Ruder et al.), in units "
+                                                     "of the previous frame's total loss per unit of mean squared "
+                                                     "change where the motion is reliable")
     device: str = "cpu"
 
     def __post_init__(self) -> None:
