@@ -132,7 +132,13 @@ def stylize_folder(folder: PathLike, styles: Sequence[PathLike] = (), output: Pa
 
 
 def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (), progress: Optional[Callable] = None,
-                  **kw: Any):
-    """A video (or a folder of frames) into a video or a folder of frames: `painterly.video_paint.stylize_video`."""
+                  engine: Union[str, EngineOptions] = "local", **kw: Any):
+    """A video (or a folder of frames) into a video or a folder of frames: `painterly.video_paint.stylize_video`.
+    `engine` "ray" (or `EngineOptions(engine="ray", segment=..., overlap=...)`): segments of frames painted by
+    Ray workers, each seeded by the frames before it, joined in order with the audio."""
     from .video_paint import stylize_video as paint
+    eng = (EngineOptions(engine=engine) if isinstance(engine, str) else engine).validate()
+    if eng.engine == "ray":
+        from .engines.ray import video_painter
+        kw["paint"] = video_painter(eng)
     return paint(src, dst, styles, progress, **kw)

@@ -248,10 +248,7 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
     request = _request(args, styles)
     engine = from_args(EngineOptions, args).validate()
     if _is_video_run(args, content, out):
-        if engine.engine != "local":
-            raise OptionError("engine", f"{engine.engine} paints folders of photos; a video is painted here (leave the "
-                                        "option out)")
-        return _stylize_video(args, request, content, out)
+        return _stylize_video(args, request, content, out, engine)
     if Path(content).is_dir() or storage.is_uri(content):
         with Bar(None, "stylize", "image", args.quiet) as bar:
             res = batch.stylize_folder(content, output=out, progress=lambda i, n: bar.update(i, n),
@@ -262,8 +259,8 @@ def cmd_stylize(args: argparse.Namespace, styles: Optional[Sequence[str]] = None
             print(line, file=sys.stderr)
         return code
     if engine.engine != "local":
-        raise OptionError("engine", f"{engine.engine} paints folders; give a folder of photos (one photo is painted "
-                                    "here: leave the option out)")
+        raise OptionError("engine", f"{engine.engine} paints folders and videos; one photo is painted here (leave the "
+                                    "option out)")
     iterative = methods.get(request.method).iterative
     opts = request.options
     with StepBar(getattr(opts, "steps", 1) * getattr(opts, "scales", 1), "stylize", "step",
@@ -314,9 +311,10 @@ def _is_video_run(args: argparse.Namespace, content: str, out: str) -> bool:
     return False
 
 
-def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str) -> int:
+def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: str, engine: Any = "local") -> int:
+    from .batch import stylize_video
     from .progress import Bar
-    from .video_paint import VideoOptions, stylize_video
+    from .video_paint import VideoOptions
     vo = from_args(VideoOptions, args)
     from . import images
     images.check_not_input(out, [content, *request.styles])
@@ -329,7 +327,7 @@ def _stylize_video(args: argparse.Namespace, request: Any, content: str, out: st
         def damaged(i: int, reason: str) -> None:
             bar.write(f"painterly: warning: {reason}; its place repeats the frame before it")
         v = stylize_video(content, out, progress=progress, request=request, video=vo,
-                          resume=getattr(args, "resume", False), on_damaged=damaged)
+                          resume=getattr(args, "resume", False), on_damaged=damaged, engine=engine)
     for note in v.notes:
         print(f"painterly: warning: {note}", file=sys.stderr)
     if v.interrupted:

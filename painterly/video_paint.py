@@ -135,11 +135,13 @@ def paint_frames(request: Request, frames: Iterable[tuple[int, Optional[np.ndarr
 
 
 def paint_segment(request: Request, src: PathLike, first: int, last: int, overlap: int = 0, *,
-                  temporal: bool = True, consistency: float = KEEP, start: float = 0.0) -> list[np.ndarray]:
+                  temporal: bool = True, consistency: float = KEEP, start: float = 0.0,
+                  painter: Optional[Painter] = None) -> list[np.ndarray]:
     """Frames `first`..`last` (inclusive, counted from `start` seconds) of the video or frames folder
     `src`, painted as uint8 arrays. With `temporal`, the `overlap` frames before `first` are painted
     too, only to seed the temporal state, so that segments painted apart join smoothly; `overlap=0`
-    starts the segment as a video's first frame."""
+    starts the segment as a video's first frame. `painter`: the request already prepared (an engine's
+    worker paints many segments with one)."""
     from .video import Frames
     if first < 0 or last < first or overlap < 0:
         raise ValueError(f"paint_segment needs 0 <= first <= last and overlap >= 0, got {first}, {last}, {overlap}")
@@ -148,7 +150,7 @@ def paint_segment(request: Request, src: PathLike, first: int, last: int, overla
     out: list[np.ndarray] = []
     reader = src_frames.read(first - lead)
     frames = ((i, f) for i, f in reader if i <= last)
-    for i, img, _ in paint_frames(request, frames, temporal=temporal, consistency=consistency):
+    for i, img, _ in paint_frames(request, frames, temporal=temporal, consistency=consistency, painter=painter):
         if i >= first:
             if img is None:
                 img = out[-1] if out else None
@@ -178,14 +180,18 @@ def video_options(options: Optional[VideoOptions] = None, **values: Any) -> Vide
 def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (),
                   progress: Optional[Callable[[FrameProgress], None]] = None, *, request: Optional[Request] = None,
                   temporal: Optional[bool] = True, video: Optional[VideoOptions] = None, resume: bool = False,
-                  on_damaged: Optional[Callable[[int, str], None]] = None, **options: Any) -> VideoResult:
+                  on_damaged: Optional[Callable[[int, str], None]] = None, paint: Optional[Callable] = None,
+                  **options: Any) -> VideoResult:
     """Paint the video (or folder of frames, sorted by name) `src` into the video or frames folder
     `dst`, frame after frame with one request. `temporal` (default on) keeps frames consistent
     along the motion; False paints each frame on its own. `video`: a `VideoOptions` (start,
     duration, codec, crf, preset, on_error, consistency). The audio is copied unchanged. Ctrl-C or
     SIGTERM keep a playable video of the frames done (with its audio); `resume=True` continues
     such a run. `progress(FrameProgress)` after each frame; `on_damaged(frame, reason)` for each
-    damaged frame skipped. `request`, or `run_stylize`'s keywords in `options` (`method=`, `size=` ...)."""
+    damaged frame skipped. `paint(request, frames, first, video_options, state, painter)`: who paints
+    the frames from index `first` on, yielding `(index, uint8 output, state)` in order like
+    `paint_frames` (default: `paint_frames` here; an engine paints segments elsewhere). `request`, or
+    `run_stylize`'s keywords in `options` (`method=`, `size=` ...)."""
     from . import video as vio
     video_fields = {f.name for f in dataclasses.fields(VideoOptions)}
     vo = video_options(video, **{k: options.pop(k) for k in list(options) if k in video_fields})
@@ -221,8 +227,10 @@ def stylize_video(src: PathLike, dst: PathLike, styles: Sequence[PathLike] = (),
     def snapshot() -> dict:
         return {"frame": state.frame, "output": state.output} if on and state.frame is not None else {}
     try:
-        for i, img, _ in paint_frames(req, frames.read(out.done), temporal=on, consistency=vo.consistency,
-                                      state=state, painter=painter):
+        painted = (paint(req, frames, out.done, dataclasses.replace(vo, temporal=on), state, painter) if paint else
+                   paint_frames(req, frames.read(out.done), temporal=on, consistency=vo.consistency, state=state,
+                                painter=painter))
+        for i, img, _ in painted:
             if img is None:
                 if last is None:
                     pending += 1

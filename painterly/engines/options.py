@@ -13,10 +13,10 @@ ENGINES = ("local", "ray")
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """Where a folder is painted, and whether pictures that already exist are painted again."""
+    """Where a folder or a video is painted, and whether pictures that already exist are painted again."""
 
     engine: str = opt("local", choices=ENGINES, web=False,
-                      help="folders: paint in this process (local) or on Ray workers (ray; pip install "
+                      help="folders and videos: paint in this process (local) or on Ray workers (ray; pip install "
                            "'painterly[ray]'), on this machine or a cluster")
     address: Optional[str] = opt(None, web=False, metavar="ADDR",
                                  help="engine ray: an existing cluster (host:6379, ray://host:10001 or auto); "
@@ -27,6 +27,11 @@ class EngineOptions:
     batch_size: int = opt(4, min=1, web=False, metavar="N",
                           help="engine ray: photos per task (fewer round trips; a lost worker's task is "
                                "painted again)")
+    segment: int = opt(48, min=1, web=False, metavar="FRAMES",
+                       help="engine ray, videos: frames per segment (one task each; painted apart, joined in order)")
+    overlap: int = opt(8, min=0, web=False, metavar="FRAMES",
+                       help="engine ray, videos: frames before each segment painted only to seed its temporal state, "
+                            "so segments join without a jump")
     threads: Optional[int] = opt(None, min=1, web=False, metavar="N",
                                  help="torch threads of each painting process (default: local: every core; ray: "
                                       "the cores shared out among the workers); the engines' pictures are "

@@ -29,7 +29,7 @@ from .. import storage
 from ..errors import InputError
 from ..pipeline import Painter
 from ..request import Request
-from .base import FolderJob, Item, Outcome, error_fields, first_good, paint_item, raise_error
+from .base import FolderJob, Item, Outcome, error_fields, first_good, paint_item, raise_error, worker_name
 from .options import EngineOptions
 
 #: What each task returns per photo.
@@ -221,3 +221,86 @@ def run(job: FolderJob, options: EngineOptions, report: Callable[[Outcome], None
             close = getattr(rows, "close", None)
             if close:
                 close()
+
+
+# ----------------------------------------------------------------------------- videos
+
+def plan_segments(first: int, total: int, length: int, overlap: int) -> list[dict]:
+    """Frames `first`..`total - 1` as segments of `length` frames, each with up to `overlap` frames
+    before it that seed its temporal state."""
+    return [{"first": a, "last": min(a + length, total) - 1, "overlap": min(overlap, a)}
+            for a in range(first, total, length)]
+
+
+class PaintSegments(PaintBatch):
+    """A Ray Data worker for a video: the shipped painter once, then one segment per call
+    (`video_paint.paint_segment`), returned as uint8 frames."""
+
+    def __init__(self, shipped: list, threads: int, src: str, temporal: bool, consistency: float, start: float):
+        super().__init__(shipped, threads)
+        self.src, self.temporal, self.consistency, self.start = src, temporal, consistency, start
+
+    def __call__(self, batch: dict) -> dict:  # type: ignore[override]
+        import numpy as np
+
+        from ..video_paint import paint_segment
+        out: dict[str, list] = {"first": [], "frames": [], "worker": [], "kind": [], "field": [], "problem": []}
+        for first, last, overlap in zip(batch["first"], batch["last"], batch["overlap"]):
+            err = {"kind": "", "field": "", "problem": ""}
+            frames = np.zeros((0, 1, 1, 3), np.uint8)
+            try:
+                if not os.path.exists(self.src):
+                    raise InputError(f"video {self.src} is not on the machine of worker {worker_name()}: put it "
+                                     "where every node reads it at the same path (a shared filesystem)")
+                seg = paint_segment(self.painter.request, self.src, int(first), int(last), int(overlap),
+                                    temporal=self.temporal, consistency=self.consistency, start=self.start,
+                                    painter=self.painter)
+                if seg:
+                    frames = np.stack(seg)
+            except InputError as e:
+                err = error_fields(e)
+            out["first"].append(int(first))
+            out["frames"].append(frames)
+            out["worker"].append(worker_name())
+            for k, v in err.items():
+                out[k].append(v)
+        return out
+
+
+def video_painter(options: EngineOptions) -> Callable:
+    """A `paint` for `video_paint.stylize_video`: the frames from `first` on, in segments of
+    `options.segment` frames painted by Ray workers (each seeded by `options.overlap` frames before
+    it), yielded in order for the caller to write (with the audio)."""
+
+    def paint(request: Request, frames: Any, first: int, video: Any, state: Any, painter: Painter) -> Iterator:
+        import numpy as np
+        segments = plan_segments(first, frames.expected, options.segment, options.overlap if video.temporal else 0)
+        with connected(options) as ray:
+            _quiet_data(ray)
+            n, threads, cpus, use_gpu = plan_workers(ray.cluster_resources(), request.transfer.device,
+                                                     options.workers, options.threads)
+            shipped = ray.put((Painter(request), request_files(request)))
+            ctx = ray.data.DataContext.get_current()
+            ordered, ctx.execution_options.preserve_order = ctx.execution_options.preserve_order, True
+            try:
+                ds = ray.data.from_items(segments, override_num_blocks=len(segments))
+                ds = ds.map_batches(PaintSegments, batch_size=1, batch_format="numpy",
+                                    fn_constructor_args=([shipped], threads, str(frames.src), bool(video.temporal),
+                                                         float(video.consistency), float(frames.start)),
+                                    compute=ray.data.ActorPoolStrategy(size=min(n, len(segments)),
+                                                                       max_tasks_in_flight_per_actor=2),
+                                    num_cpus=cpus, num_gpus=1 if use_gpu else 0)
+                rows = iter(ds.iter_rows())
+                try:
+                    for row in rows:
+                        if row["kind"]:
+                            raise_error(str(row["kind"]), str(row["field"]), str(row["problem"]))
+                        for j, img in enumerate(np.asarray(row["frames"])):
+                            yield int(row["first"]) + j, np.ascontiguousarray(img), state
+                finally:
+                    close = getattr(rows, "close", None)
+                    if close:
+                        close()
+            finally:
+                ctx.execution_options.preserve_order = ordered
+    return paint

@@ -55,7 +55,7 @@ def reference_moments(net: PCAKD, style: torch.Tensor, s_ids: Optional[torch.Ten
     """Per level (0..3): the reference's statistics per label, and over the whole reference."""
     sp = pad_to_stride(style)
     h, w = style.shape[-2:]
-    feats, _ = net.encoder(sp)
+    feats, _ = net.encoder(sp, skips=False)
     per, whole = [], []
     for b, f in enumerate(feats):
         s = 2 ** b
