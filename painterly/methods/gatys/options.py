@@ -55,7 +55,8 @@ class GatysOptions:
                            help="L-BFGS steps: auto = the plain quasi-Newton step (one evaluation per step), "
                                 "switching to a strong-Wolfe line search if a step overshoots; strong_wolfe "
                                 "from the start (slower to get going); none = never")
-    scales: int = opt(1, min=1, max=16, help="coarse-to-fine levels, each half the size of the next (try 3 for >1000 px)")
+    scales: int = opt(1, min=1, max=16,
+                      help="coarse-to-fine levels, each half the size of the next (try 3 for >1000 px)")
     low_memory: Optional[bool] = opt(None, web=False, help="recompute activations in the backward pass: ~40% less "
                                                            "memory, ~1/3 slower (default: on from 0.5 megapixels)")
     pooling: str = opt("max", choices=("max", "avg"), help="VGG pooling (Gatys used avg)")

@@ -149,7 +149,8 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
 class RefineOptions:
     """`painterly refine-style`: optimise a painting's style vector on photos (seconds)."""
 
-    steps: int = opt(30, min=0, max=STEPS_MAX, help="Adam steps on the 100 numbers (0: save the predictor's vector as is)")
+    steps: int = opt(30, min=0, max=STEPS_MAX,
+                     help="Adam steps on the 100 numbers (0: save the predictor's vector as is)")
     lr: float = opt(0.05, above=0, help="Adam learning rate")
     size: int = opt(512, min=64, help="long side the photos (and the painting's Gram targets) are used at: "
                                       "the size you will paint at (a vector refined at 256 px can paint worse at 512)")
