@@ -547,8 +547,21 @@ def _flag(field: str) -> str:
     """A library field name as the command line spells it."""
     from .request import TransferOptions
     from .engines.options import EngineOptions
-    known = flag_names(TransferOptions, EngineOptions, *(m.options for m in methods.all_methods()))
-    return known.get(field, "--" + field.replace("_", "-"))
+    known = flag_names(*_trainer_options(), TransferOptions, EngineOptions, *(m.options for m in methods.all_methods()))
+    return {**known, **_OTHER_FLAGS}.get(field, "--" + field.replace("_", "-"))
+
+
+#: Library argument names whose flag is not --name (flags declared here, not by an options dataclass).
+_OTHER_FLAGS = {"check": "--no-check", "output": "--output"}
+
+
+def _trainer_options() -> list[type]:
+    """The trainers' options classes (their fields' flags, e.g. amp -> --no-amp)."""
+    from .methods.arbitrary.train import DecoderTrainOptions
+    from .methods.cyclegan.train import CycleGANOptions
+    from .methods.feedforward.train import StyleTrainOptions
+    from .methods.magenta.train import FastStyleOptions, RefineOptions
+    return [StyleTrainOptions, FastStyleOptions, RefineOptions, DecoderTrainOptions, CycleGANOptions]
 
 
 @contextlib.contextmanager
@@ -586,18 +599,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             max_pixels()          # a bad PAINTERLY_MAX_PIXELS is refused before any work
             args = build_parser(next((a for a in argv if not a.startswith("-")), "")).parse_args(argv)
             return args.func(args)
-    except OptionError as e:
+    except InputError as e:      # OptionError too: fields spelt as flags
         print(f"painterly: error: {e.render(_flag)}", file=sys.stderr)
-        return 2
-    except InputError as e:
-        print(f"painterly: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("painterly: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - allocator failures come in many types and wordings
         if is_out_of_memory(e):
-            print(f"painterly: error: {out_of_memory(e)}", file=sys.stderr)
+            print(f"painterly: error: {out_of_memory(e).render(_flag)}", file=sys.stderr)
             return 2
         raise
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import torch
 
-from .errors import InputError, NotEnoughMemory
+from .errors import NotEnoughMemory
+from .options import OptionError
 
 
 def pick_device(name: str | None = "auto") -> str:
@@ -19,21 +20,21 @@ def pick_device(name: str | None = "auto") -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise InputError(f"--device {name}: no CUDA GPU is visible here; use --device cpu")
+            raise OptionError("device", f"{name}: no CUDA GPU is visible here; use cpu")
         try:
             idx = torch.device(name).index
         except RuntimeError:
-            raise InputError(f"--device '{name}' is not a device name (try cuda, cuda:0 or cpu)") from None
+            raise OptionError("device", f"'{name}' is not a device name (try cuda, cuda:0 or cpu)") from None
         if idx is not None and idx >= torch.cuda.device_count():
-            raise InputError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) visible")
+            raise OptionError("device", f"{name}: only {torch.cuda.device_count()} GPU(s) visible")
         return name
     if name == "mps":
         if not torch.backends.mps.is_available():
-            raise InputError("--device mps: Apple's Metal backend is not available here; use --device cpu")
+            raise OptionError("device", "mps: Apple's Metal backend is not available here; use cpu")
         return name
     if name == "cpu":
         return name
-    raise InputError(f"--device '{name}' is not a device name: use auto, cpu, cuda, cuda:N or mps")
+    raise OptionError("device", f"'{name}' is not a device name: use auto, cpu, cuda, cuda:N or mps")
 
 
 def free_memory_bytes(device: str) -> int | None:
@@ -128,12 +129,13 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{max(1, round(n / 2**20))} MiB"
 
 
-def check_memory(need: int, device: str, what: str, fix: str) -> None:
+def check_memory(need: int, device: str, what: str, lower: str) -> None:
     """Refuse a run before it starts when it needs more than `device` has free: one line with
-    what needs the memory, how much, and `fix` (what to change)."""
+    what needs the memory, how much, and the option to lower (a field name)."""
     free = free_memory_bytes(device)
     if free is not None and need > free:
-        raise NotEnoughMemory(f"{what} needs about {gib(need)} but only {gib(free)} is free on {device}: {fix}")
+        raise NotEnoughMemory(f"{what} needs about {gib(need)} but only {gib(free)} is free on {device}: "
+                              f"lower {{{lower}}}", refs=(lower,))
 
 
 #: How allocators say they failed: PyTorch's CPU allocator, CUDA, MPS, NumPy, C libraries.
@@ -154,7 +156,7 @@ def is_out_of_memory(e: BaseException) -> bool:
     return False
 
 
-def out_of_memory(e: BaseException, fix: str = "lower --size") -> NotEnoughMemory:
+def out_of_memory(e: BaseException, lower: str = "size") -> NotEnoughMemory:
     """The one-line error for an allocator failure: how much was asked for, when the message says."""
     import re
     m = re.search(r"tried to allocate (\d+) bytes", str(e), re.I)
@@ -162,17 +164,18 @@ def out_of_memory(e: BaseException, fix: str = "lower --size") -> NotEnoughMemor
     m = m or re.search(r"tried to allocate ([\d.]+ [KMGT]i?B)", str(e), re.I)
     if m and not asked:
         asked = f" (an allocation of {m.group(1)} failed)"
-    return NotEnoughMemory(f"out of memory{asked}: {fix}")
+    return NotEnoughMemory(f"out of memory{asked}: lower {{{lower}}}", refs=(lower,))
 
 
 @contextlib.contextmanager
-def memory_guard(fix: str = "lower --size") -> Iterator[None]:
-    """Turn any allocator failure inside the block into NotEnoughMemory (an InputError)."""
+def memory_guard(lower: str = "size") -> Iterator[None]:
+    """Turn any allocator failure inside the block into NotEnoughMemory (an InputError) that says to
+    lower the option `lower` (a field name)."""
     try:
         yield
     except NotEnoughMemory:
         raise
     except BaseException as e:
         if is_out_of_memory(e):
-            raise out_of_memory(e, fix) from None
+            raise out_of_memory(e, lower) from None
         raise

@@ -22,6 +22,7 @@ from . import images, methods
 from .methods.gatys import stylize as gatys
 from .bench import seconds_per_step
 from .errors import InputError
+from .options import OptionError
 from .examples import demo_pair
 
 PAPER_RATIOS = (1.0, 1e-3, 1e-6, 1e-9)   # alpha / beta (content over style), as the paper writes it
@@ -81,7 +82,7 @@ def _check_setting(setting: str) -> tuple[str, ...]:
     if setting == "both":
         return SETTINGS
     if setting not in SETTINGS:
-        raise InputError(f"unknown --setting '{setting}': use paper, source or both")
+        raise OptionError("setting", f"'{setting}' is unknown: use paper, source or both")
     return (setting,)
 
 

@@ -15,6 +15,7 @@ import torch
 
 from . import images, methods
 from .errors import InputError
+from .options import OptionError
 
 
 def load_network(model: Union[str, os.PathLike]) -> torch.nn.Module:
@@ -50,7 +51,7 @@ def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], o
     path = Path(path)
     lo, hi = opset_range()
     if not (isinstance(opset, int) and lo <= opset <= hi):
-        raise InputError(f"--opset {opset} is not supported: use {lo} to {hi} (the network pads by sizes "
+        raise OptionError("opset", f"{opset} is not supported: use {lo} to {hi} (the network pads by sizes "
                          f"known only at run time, which needs opset {MIN_OPSET}; default 17)")
     images.check_output_path(path, {".onnx"})
     net = load_network(model)
@@ -65,8 +66,8 @@ def export_onnx(model: Union[str, os.PathLike], path: Union[str, os.PathLike], o
             import onnxruntime  # noqa: F401 - checked before the slow export
         except ImportError:
             if check:
-                raise InputError("checking the export needs onnxruntime: pip install 'painterly[onnx]' "
-                                 "(or pass --no-check)") from None
+                raise OptionError("check", "needs onnxruntime: pip install 'painterly[onnx]' (or export without "
+                                           "the check)") from None
         with warnings.catch_warnings():   # the exporter's notes on instance norm and constant folding
             warnings.simplefilter("ignore", UserWarning)
             torch.onnx.export(net, (x,), tmp, input_names=["image"], output_names=["stylized"],

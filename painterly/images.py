@@ -314,7 +314,7 @@ def check_min_size(t: torch.Tensor | tuple[int, int], what: str, min_side: int =
     w, h = (t.shape[-1], t.shape[-2]) if isinstance(t, torch.Tensor) else t
     if min(h, w) < min_side:
         raise InputError(f"{what} is too small ({w}x{h}): needs at least {min_side} px on each side "
-                         "(use a larger image or a larger --size)")
+                         "(use a larger image or a larger {size})", refs=("size",))
 
 
 def check_output_path(path: str | os.PathLike, suffixes: Iterable[str] | None = None) -> Path:
@@ -472,8 +472,8 @@ def is_image_file(src: Any) -> bool:
     return not isinstance(src, (str, os.PathLike)) or Path(src).suffix.lower() in IMAGE_SUFFIXES
 
 
-def list_images(folder: Union[str, os.PathLike], what: str = "--data") -> list[Path]:
-    """Image files under `folder` (recursive, sorted); InputError when there are none."""
+def list_images(folder: Union[str, os.PathLike], what: str = "image") -> list[Path]:
+    """Image files under `folder` (recursive, sorted); InputError naming the `what` folder when there are none."""
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"{what} folder {root} does not exist or is not a folder")

@@ -60,12 +60,12 @@ def style_loss(feat: torch.Tensor, target_gram: torch.Tensor, mask: Optional[tor
 def blend_weights(blend: Optional[Sequence[float]], n: int) -> list[float]:
     """The weights that mix `n` styles (equal when None), checked: one per style, finite, >= 0,
     not all zero. Every method that blends styles (Gram targets, AdaIN/WCT features) uses these."""
-    from .errors import InputError
+    from .options import OptionError
     w = list(blend) if blend is not None else [1.0] * n
     if len(w) != n:
-        raise InputError(f"--style-blend has {len(w)} weights for {n} style images")
+        raise OptionError("style_blend", f"has {len(w)} weights for {n} style images")
     if any((not math.isfinite(b)) or b < 0 for b in w) or sum(w) <= 0:
-        raise InputError("--style-blend weights must be >= 0 and not all zero")
+        raise OptionError("style_blend", "weights must be >= 0 and not all zero")
     return w
 
 

@@ -13,23 +13,30 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
-from .errors import InputError
+from .errors import InputError, fill
 
 
 class OptionError(InputError):
-    """A bad option value; `field` is the dataclass field, `problem` the rest of the sentence."""
+    """A bad option value; `field` is the dataclass field, `problem` the rest of the sentence (which
+    may mention other options as `{field}`, listed in `refs`)."""
 
-    def __init__(self, field: str, problem: str):
+    def __init__(self, field: str, problem: str, refs: Sequence[str] = ()):
         self.field, self.problem = field, problem
-        super().__init__(self.render(str))
+        super().__init__(problem, refs)
 
     def render(self, name: Callable[[str], str]) -> str:
-        """The message with the field spelt as a front end spells it (e.g. `flag`)."""
-        return f"{name(self.field)}{'' if self.problem.startswith(':') else ' '}{self.problem}"
+        """The message with the field (and the options it mentions) spelt as a front end spells them."""
+        problem = self.render_problem(name)
+        return f"{name(self.field)}{'' if problem.startswith(':') else ' '}{problem}"
+
+    def render_problem(self, name: Callable[[str], str]) -> str:
+        """The sentence after the field, the options it mentions spelt by `name`."""
+        return fill(self.problem, self.refs, name)
 
 
 #: Largest random seed every generator takes (torch's, NumPy's via modulo, Python's).
@@ -63,6 +70,11 @@ def flag_of(f: dataclasses.Field) -> str:
 def flag_names(*classes: type) -> dict[str, str]:
     """{field: flag} over the given options classes (later classes win)."""
     return {f.name: flag_of(f) for cls in classes for f in dataclasses.fields(cls)}
+
+
+def help_of(f: dataclasses.Field, name: Callable[[str], str] = str) -> str:
+    """A field's help with the options it mentions (`{field}`) spelt by `name`."""
+    return re.sub(r"\{([a-z][a-z0-9_]*)\}", lambda m: name(m.group(1)), f.metadata.get("help", ""))
 
 
 def default_of(f: dataclasses.Field) -> Any:
@@ -189,7 +201,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, title: Optional[st
         default = (defaults or {}).get(f.name, default_of(f))
         tp, _ = _base_type(cls, f)
         kw: dict[str, Any] = {"dest": f.name, "default": default, "action": _Given}
-        helptext = m.get("help", "")
+        helptext = help_of(f, lambda n: flag_of(f) if n == f.name else "--" + n.replace("_", "-"))
         if default is not None and tp is not bool:
             helptext += f" (default {_show(default)})"
         if tp is bool:
@@ -237,8 +249,9 @@ def from_args(cls: type, args: argparse.Namespace, base: Any = None, **extra: An
     return cls(**{**values, **extra})
 
 
-def schema(cls: type) -> list[dict]:
-    """JSON-ready description of the web-visible fields: name, type, default, help, choices, min, max."""
+def schema(cls: type, name: Callable[[str], str] = str) -> list[dict]:
+    """JSON-ready description of the web-visible fields: name, type, default, help, choices, min, max.
+    `name`: how a help text spells the options it mentions (default: their field names)."""
     out = []
     for f in dataclasses.fields(cls):
         m = f.metadata
@@ -246,7 +259,7 @@ def schema(cls: type) -> list[dict]:
             continue
         d = default_of(f)
         out.append({"name": f.name, "type": type_name(cls, f), "nullable": _base_type(cls, f)[1],
-                    "default": list(d) if isinstance(d, tuple) else d, "help": m.get("help", ""),
+                    "default": list(d) if isinstance(d, tuple) else d, "help": help_of(f, name),
                     "choices": list(m["choices"]) if m.get("choices") else None,
                     "min": m.get("min"), "max": m.get("max")})
     return out

@@ -126,7 +126,7 @@ def plan_tiles(h: int, w: int, device: str, m: methods.Method, o: Any, tile: Opt
     if budget < min((256 + 2 * halo) ** 2, h * w) * bpp:
         raise InputError(f"output size {w}x{h} needs about {buffers / 2**30:.1f} GiB even on tiles (its "
                          f"whole-image buffers) but only {(free or 0) / 2**30:.1f} GiB is free on {device}: "
-                         "lower --size")
+                         "lower {size}", refs=("size",))
     return tiling.tile_for(bpp, budget)
 
 
@@ -269,12 +269,12 @@ class Painter:
                 check_fits(m, h, w, dev, o, inputs, s_sizes)
             return None
         if tile_side is not None:
-            with memory_guard("lower --size"):
+            with memory_guard("size"):
                 return _run_tiled(req, m, (h, w), dev, tiling.Tiles(
                     tile_side, m.tiled.halo, "reduced" if t.tile_stats == "auto" else t.tile_stats,
                     self.tile_callback))
         check_fits(m, h, w, dev, o, inputs, s_sizes)
-        with memory_guard("lower --size"):
+        with memory_guard("size"):
             return self._run_whole(req, (h, w), s_side, callback, image_callback, image_every,
                                    guide if m.uses_guide else None)
 
@@ -365,8 +365,8 @@ def _run_tiled(req: Request, m: methods.Method, hw: tuple[int, int], dev: str,
     if t.style_masks is not None:
         if not m.tiled.style_masks:
             able = " or ".join(x.name for x in methods.all_methods() if x.tiled and x.tiled.style_masks)
-            raise OptionError("style_masks", f"works on tiles with method {able}, not {m.name}: lower --size "
-                                             "(or leave out --tile)")
+            raise OptionError("style_masks", f"works on tiles with method {able}, not {m.name}: lower {{size}} "
+                                             "(or leave out {tile})", refs=("size", "tile"))
     c8 = images.load_uint8(req.content, "content image", (h, w))
     if t.style_masks is not None:
         region_masks = tuple(_load_mask(sm, c8, (h, w), "style mask", t) for sm in t.style_masks)

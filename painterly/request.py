@@ -35,7 +35,7 @@ MAX_TILE = 16384
 class TransferOptions:
     """What every method shares: output size, style blending and regions, strength, colours."""
 
-    method: Optional[str] = opt(None, help="how to paint (default gatys; model when --model is given)")
+    method: Optional[str] = opt(None, help="how to paint (default gatys; model when {model} is given)")
     size: Optional[int] = opt(512, min=images.MIN_SIDE, help="long side of the output in px")
     strength: float = opt(1.0, min=0.0, max=1.0, help="0 = the photo, 1 = full style")
     style_blend: Optional[Sequence[float]] = opt(None, nargs="+", metavar="W", web=False,

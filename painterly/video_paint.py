@@ -38,7 +38,7 @@ class VideoOptions:
     """How a video is read, kept consistent and written (the method's options are the request's)."""
 
     temporal: Optional[bool] = opt(None, help="videos: keep the frames consistent along the motion (optical flow; "
-                                              "default on); --no-temporal paints each frame on its own")
+                                              "default on); off paints each frame on its own")
     consistency: float = opt(KEEP, min=0.0, max=0.98,
                              help="one-pass methods: share of the previous output, warped along the motion, kept "
                                   "where the motion is reliable (0 = frame by frame)")

@@ -61,8 +61,11 @@ def main() -> None:
     ref = reference(enc, load(parts["testA"]), load(parts["testB"]))
     painting = next(p for p in parts["trainB"] if "starry" in p.name.lower()) if any(
         "starry" in p.name.lower() for p in parts["trainB"]) else parts["trainB"][0]
+    from vangogh_magenta import mean_vector
+    from painterly.methods.cyclegan.networks import magenta_generator
     models = {"vangogh_resnet (previous)": load_generator("vangogh_resnet")[0],
               "vangogh (shipped)": load_generator("vangogh")[0],
+              "Magenta generator at the mean style, untrained": magenta_generator("vector", mean_vector(parts["trainB"])),
               f"Magenta + {painting.name}": MagentaWith(painting)}
     rows = {}
     for name, g in models.items():
@@ -78,13 +81,13 @@ def main() -> None:
     tiles = []
     with torch.inference_mode():
         for x in picks:
-            row = [x] + [g(x).clamp(0, 1) for g in models.values()]
+            row = [x] + [g(x).clamp(0, 1) for n, g in models.items() if "untrained" not in n]
             h = min(t.shape[-2] for t in row)
             tiles.append(torch.cat([t[..., :h, :] for t in row], dim=-1))
     w = min(t.shape[-1] for t in tiles)
     grid = torch.cat([torch.nn.functional.interpolate(t, size=(t.shape[-2] * w // t.shape[-1], w)) for t in tiles], -2)
     images.save_image(grid, args.grid)
-    print("columns: photo |", " | ".join(models), "->", args.grid)
+    print("columns: photo |", " | ".join(n for n in models if "untrained" not in n), "->", args.grid)
 
 
 if __name__ == "__main__":

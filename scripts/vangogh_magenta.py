@@ -50,12 +50,16 @@ def main() -> None:
         "name": "vangogh", "title": "photo -> van Gogh (Magenta generator)", "direction": "A2B",
         "trained_on": f"{len(parts['trainA'])} BSDS500 photos -> {len(parts['trainB'])} van Gogh paintings",
         "how": how,
-        "data_licence": "van Gogh paintings public domain (the CycleGAN vangogh2photo set); BSDS500 photos "
-                        "(non-commercial research use) only where a fine-tuning run used them",
+        "data_licence": ("BSDS500 photos (Berkeley Segmentation Dataset, non-commercial research use); " if args.source
+                         else "") + "van Gogh paintings public domain (the CycleGAN vangogh2photo set)",
         "weights_licence": "network weights: Magenta arbitrary image stylization (Apache-2.0, Ghiasi et al. 2017; "
                            "see painterly/methods/magenta/NOTICE)",
         "steps": meta.get("steps", 0), "seconds": meta.get("seconds", 0.0), "cpu_seconds": meta.get("cpu_seconds", 0.0),
-        "device": "cpu", "options": {"generator": "magenta", **{k: v for k, v in g.config.items() if k != "kind"}},
+        "device": meta.get("device", "cpu"),
+        "options": {"generator": "magenta", **{k: v for k, v in g.config.items() if k != "kind"},
+                    **{k: meta.get("options", {})[k] for k in ("size", "batch_size", "lr", "cycle_weight",
+                                                               "identity_weight", "discriminator", "seed")
+                       if k in meta.get("options", {})}},
         "held_out": {"photos": 50, "paintings": 20,
                      "split": "scripts/vangogh_split.py (docs/models/vangogh_split.json)"},
     }

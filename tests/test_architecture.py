@@ -4,6 +4,7 @@ and every frame of a video the same way."""
 
 import ast
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -214,3 +215,83 @@ def test_a_prepared_runner_paints_like_run(content_path, style_path):
                            **_method_values(m))
         r = methods.Run(req, c, (s,), "cpu")
         assert torch.equal(m.prepared(r)(r).image, m.run(r).image), m.name
+
+
+# ----------------------------------------------------------------------------- names
+
+#: Files that spell command-line flags because they ARE the command line (or start it):
+CLI_FILES = {
+    "cli.py": "the `painterly` command: its parser and the field -> flag translation",
+    "__main__.py": "the console script",
+    "options.py": "builds argparse flags from the fields (`add_arguments`: the `--no-` switches)",
+    "bench/cli.py": "the `painterly bench` argument parser",
+    "bench/__main__.py": "the bench's measurement-worker command line (`python -m painterly.bench --worker`)",
+    "bench/__init__.py": "starts those workers and the `painterly` command as subprocesses (their argv), and "
+                         "labels its rows with the command measured",
+    "bench/print_size.py": "starts its worker subprocess (`--print`)",
+    "web/cli.py": "the `painterly serve` argument parser",
+    "experiments.py": "a front end: its reports quote the command that made them (`painterly experiment X --quick`)",
+}
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+def _flag_literals(path: Path) -> list[str]:
+    """`--flag`s in the string literals of `path`, docstrings and `flag=` declarations aside (a field's
+    `opt(flag="--weights")` is the translation table the CLI reads)."""
+    tree = ast.parse(path.read_text())
+    docs = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    declared = {id(k.value) for n in ast.walk(tree) if isinstance(n, ast.Call) for k in n.keywords if k.arg == "flag"}
+    return [f"{n.lineno}: {flag}" for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs | declared
+            for flag in FLAG.findall(n.value)]
+
+
+def test_library_messages_name_fields_not_flags():
+    """Only the command line spells `--flags`; the library names fields (`OptionError("size", ...)`, or
+    `{size}` with refs) and each front end translates them (the web API answers with field names)."""
+    assert _flag_literals(PKG / "cli.py"), "the scanner finds the CLI's own flags"
+    found = [f"{p.relative_to(PKG)}:{hit}" for p in sorted(PKG.rglob("*.py"))
+             if p.relative_to(PKG).as_posix() not in CLI_FILES for hit in _flag_literals(p)]
+    assert not found, "flag literals outside the CLI (name the field instead):\n" + "\n".join(found)
+
+
+def test_an_option_named_in_a_message_is_spelt_by_each_front_end():
+    from painterly.cli import _flag
+    from painterly.errors import InputError
+    from painterly.options import OptionError
+    e = OptionError("style_masks", "works on tiles with adain: lower {size} (or leave out {tile})", refs=("size", "tile"))
+    assert str(e) == "style_masks works on tiles with adain: lower size (or leave out tile)"
+    assert e.render(_flag) == "--style-masks works on tiles with adain: lower --size (or leave out --tile)"
+    assert OptionError("weights_path", "is missing").render(_flag) == "--weights is missing"
+    assert OptionError("amp", "x").render(_flag).startswith("--no-amp")          # trainers' flags too
+    import pickle
+    back = pickle.loads(pickle.dumps(InputError("too big: lower {size}", refs=("size",))))
+    assert back.render(_flag) == "too big: lower --size" and str(back) == "too big: lower size"
+
+
+def _all_options_classes() -> list[type]:
+    from painterly.cli import _trainer_options
+    from painterly.request import TransferOptions
+    return [TransferOptions, *_trainer_options(), *(m.options for m in methods.all_methods())]
+
+
+def test_one_meaning_per_name():
+    """A field name means one thing everywhere: the same type in every options class; `alpha` is only ever
+    a 0..1 style strength (Gatys' content weight is `content_weight`); the style image's size is `style_size`
+    (a long side in px), `style_scale` (a ratio of the output's) or `style_square` (the predictor's square)."""
+    from painterly.options import type_name
+    seen: dict[str, set] = {}
+    fields = []
+    for cls in _all_options_classes():
+        for f in dataclasses.fields(cls):
+            kind = type_name(cls, f)
+            seen.setdefault(f.name, set()).add("collection" if kind in ("array", "object") else kind)
+            fields.append((cls.__name__, f))
+    assert not {n: t for n, t in seen.items() if len(t) > 1}, "one name, several kinds of value"
+    for cls, f in fields:
+        if f.name == "alpha":
+            assert f.metadata.get("min") == 0 and f.metadata.get("max") == 1 and "strength" in f.metadata["help"], cls
+        assert f.name not in ("beta", "style_scale_px", "style_side"), cls
+        if f.name.startswith("style_") and any(w in f.name for w in ("size", "scale", "square", "side")):
+            assert f.name in ("style_size", "style_scale", "style_square"), (cls, f.name)
+    assert "style_scale" in seen and "style_size" in seen and "style_square" in seen

@@ -880,3 +880,88 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             phone.close()
         finally:
             browser.close()
+
+
+# ----------------------------------------------------------------------------- where to paint (automatic masks)
+
+SEGMENT_DATA = Path(__file__).parent / "data" / "masks"
+
+
+def test_where_previews_the_region_and_paints_only_there(tmp_path):
+    """`where=sky`: /api/mask shows the sky; a transfer paints the sky and keeps the ground's pixels;
+    bad values and a photo without that part are one sentence naming `where`, before any job."""
+    landscape = (SEGMENT_DATA / "landscape.jpg").read_bytes()
+    client = TestClient(create_app(settings(tmp_path)))
+    common = client.get("/api/methods").json()["common"]
+    where = next(o for o in common if o["name"] == "where")
+    assert where["choices"] == ["", "sky", "not-sky", "person", "background"] and where["labels"][""]
+    r = client.post("/api/mask", files={"content": ("l.jpg", landscape)}, data={"where": "sky"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+    m = np.asarray(Image.open(io.BytesIO(r.content)).convert("L"), np.float32) / 255
+    share = float(r.headers["x-painterly-share"])
+    assert max(m.shape) <= 512 and abs(share - float((m > 0.5).mean())) < 0.02 and 0.1 < share < 0.9
+    top, bottom = m[: m.shape[0] // 6].mean(), m[-m.shape[0] // 6:].mean()
+    assert top > 0.8 and bottom < 0.2                       # the sky is at the top of this photo
+    r = client.post("/api/stylize", files={"content": ("l.jpg", landscape)},
+                    data={"method": "model", "model": "starry_night", "size": "128", "where": "sky"})
+    assert r.status_code == 200, r.text
+    out = np.asarray(Image.open(io.BytesIO(client.get(r.json()["url"]).content)).convert("RGB"), np.float32)
+    photo = np.asarray(Image.open(io.BytesIO(landscape)).convert("RGB").resize(out.shape[1::-1], Image.LANCZOS),
+                       np.float32)
+    small = np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize(out.shape[1::-1]), np.float32) / 255
+    sky, ground = small > 0.95, small < 0.05
+    assert np.abs(out - photo)[sky].mean() > 10 * max(np.abs(out - photo)[ground].mean(), 0.5)
+    for data, words in (({"where": "tree"}, "where: must be one of sky, not-sky, person, background, or left empty"),
+                        ({}, "where: is missing")):
+        bad = client.post("/api/mask", files={"content": ("l.jpg", landscape)}, data=data)
+        assert bad.status_code == 422 and bad.json()["detail"].startswith(words), bad.text
+    nobody = client.post("/api/jobs", files={"content": ("l.jpg", landscape)},
+                         data={"method": "model", "model": "starry_night", "size": "64", "where": "person"})
+    assert nobody.status_code == 422 and nobody.json() == {
+        "detail": "where: found no person in the photo: choose another part, or 'the whole picture'", "field": "where"}
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="headless Chromium not installed (CI installs Debian's chromium)")
+def test_page_where_choice_previews_the_mask_then_paints_only_there(live_server):
+    """Desktop and phone: choose "the sky" under Where to paint; the photo box dims what will keep the
+    photo and says how much is painted; the painted result changes the sky, not the ground."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    base = live_server(max_size=256)
+    landscape = SEGMENT_DATA / "landscape.jpg"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            for name, viewport in (("web_where", {"width": 1280, "height": 900}),
+                                   ("web_where_phone", {"width": 390, "height": 844})):
+                page = browser.new_page(viewport=viewport)
+                page.goto(base + "/")
+                page.wait_for_selector("body[data-ready='1']", timeout=60000)
+                page.set_input_files("#content-file", str(landscape))
+                page.wait_for_selector("#content-img:not([hidden])")
+                page.click(".method[data-name=model]")
+                assert page.is_visible("#opt-where")
+                page.select_option("#opt-where", "sky")
+                page.wait_for_function("(document.querySelector('#where-note') || {}).textContent"
+                                       "?.startsWith('Paints the sky')", timeout=60000)
+                note = page.inner_text("#where-note")
+                share = int(note.split(": ")[1].split(" %")[0])
+                assert 10 < share < 90 and page.get_attribute("#content-img", "src").startswith("data:image/jpeg")
+                page.eval_on_selector("#content-img", "i => i.scrollIntoView({block: 'center'})")
+                _shoot(page, name, 640 if name == "web_where" else 0)
+                page.click("#run")
+                page.wait_for_selector("#result:not([hidden])", timeout=120000)
+                src = page.get_attribute("#result", "src")
+                out = np.asarray(Image.open(io.BytesIO(httpx.get(base + src).content)).convert("RGB"), np.float32)
+                photo = np.asarray(Image.open(landscape).convert("RGB").resize(out.shape[1::-1], Image.LANCZOS),
+                                   np.float32)
+                h = out.shape[0]
+                top, bottom = np.abs(out - photo)[: h // 6].mean(), np.abs(out - photo)[-h // 6:].mean()
+                assert top > 10 * max(bottom, 0.5), (top, bottom)
+                # back to the whole picture: the photo box shows the photo again
+                page.select_option("#opt-where", "")
+                page.wait_for_function("!document.querySelector('#content-img').src.startsWith('data:')")
+                page.close()
+        finally:
+            browser.close()

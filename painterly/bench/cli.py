@@ -15,13 +15,15 @@ from ..options import positive_int
 
 def configure(b: argparse.ArgumentParser) -> None:
     """The flags of `painterly bench` on its sub-parser `b`."""
-    b.add_argument("what", choices=("gatys", "fast", "print", "photo", "masks", "engine"),
+    b.add_argument("what", choices=("gatys", "fast", "print", "photo", "masks", "engine", "video"),
                    help="gatys: per-step time/memory; fast: every one-pass method and training speed; "
                         "print: every tiled method at print size (6000x4000), seconds and peak memory; "
                         "photo: photorealistic transfer on photo pairs (SSIM, colour distance, time, memory); "
                         "masks: automatic masks' IoU against hand-made masks, seconds at 512 px and 24 MP; "
                         "engine: a folder of 200 photos at 512 px, local engine vs Ray at 2 workers (images/s, "
-                        "overhead, start-up)")
+                        "overhead, start-up); "
+                        "video: warping error (frame by frame, temporal, stable result) on synthetic clips and a real "
+                        "one, style strength, frames/s at 640x360")
     b.add_argument("--pairs", default=None, metavar="DIR",
                    help="bench photo: folder with content/, style/ (+ *_segment/) photo pairs")
     b.add_argument("-o", "--output", default=None, help="JSON file to write (default bench-WHAT.json)")
@@ -32,7 +34,7 @@ def configure(b: argparse.ArgumentParser) -> None:
     b.add_argument("--converge-steps", type=positive_int, default=100,
                    help="steps of the single- vs multi-scale convergence comparison at 512 px")
     b.add_argument("--print-size", type=positive_int, default=6000, help="bench print: long side (default 6000)")
-    b.add_argument("--methods", nargs="+", default=None, help="bench print: only these methods")
+    b.add_argument("--methods", nargs="+", default=None, help="bench print, video: only these methods")
     b.add_argument("--model-file", action="append", default=[], metavar="METHOD=FILE",
                    help="bench print: a model file for a method (repeatable), e.g. cyclegan=run/G_A2B.pt")
     b.add_argument("--tile-stats", choices=("auto", "reduced", "exact"), default="auto",
@@ -76,6 +78,18 @@ def run(args: argparse.Namespace) -> int:
         result = photo_benchmark(args.pairs, methods=args.methods, quick=args.quick, image_dir=args.images,
                                  progress=lambda row: print(f"bench: {row['pair']} {row['method']} ssim {row['ssim']}"
                                                             f" ratio {row['distance_ratio']}", file=sys.stderr))
+    elif args.what == "video":
+        from .video import video_benchmark
+        out = args.output or "bench-video.json"
+
+        def row(kind: str, r: dict, partial: dict) -> None:   # a long run keeps what it has measured
+            ratio = r.get("ratio_to_stable") or r.get("ratio_to_input") or {"fps": r.get("fps")}
+            print(f"bench: {kind} {r['method']} {r.get('clip', '')} "
+                  + " ".join(f"{k} {v:.3g}" for k, v in ratio.items()), file=sys.stderr, flush=True)
+            bench.write(out, partial)
+        result = video_benchmark(quick=args.quick, device=pick_device(args.device), only=args.methods, progress=row)
+        print(f"wrote {bench.write(out, result)}", file=sys.stderr)
+        return 0
     elif args.what == "masks":
         from .masks import masks_benchmark
         result = masks_benchmark(quick=args.quick)

@@ -39,9 +39,9 @@ def float32_objective(content: torch.Tensor, style: torch.Tensor, options: gatys
     o = options
     name = o.encoder_name()
     enc = Encoder(name, list(o.content_layers) + list(o.style_layers), o.pooling, o.weights_path).to(o.device)
-    beta = o.beta(name)
+    style_weight = o.resolved_style_weight(name)
     s_img = gatys.style_for(style.to(o.device), tuple(content.shape[-2:]), o.style_scale)
-    return gatys.objective(enc, content.to(o.device), [s_img], blend_weights(None, 1), o, beta)
+    return gatys.objective(enc, content.to(o.device), [s_img], blend_weights(None, 1), o, style_weight)
 
 
 def tutorial_loop(content: torch.Tensor, style: torch.Tensor, options: gatys.GatysOptions,

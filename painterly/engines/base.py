@@ -138,17 +138,19 @@ def error_fields(e: InputError) -> dict:
     """An error raised on a worker as plain values (the driver raises it again: `raise_error`)."""
     if isinstance(e, OptionError):
         return {"kind": "TooLarge" if isinstance(e, TooLarge) else "OptionError", "field": e.field,
-                "problem": e.problem}
-    return {"kind": type(e).__name__ if type(e).__name__ in _ERRORS else "InputError", "field": "", "problem": str(e)}
+                "problem": e.problem, "refs": " ".join(e.refs)}
+    return {"kind": type(e).__name__ if type(e).__name__ in _ERRORS else "InputError", "field": "",
+            "problem": e.message, "refs": " ".join(e.refs)}
 
 
-def raise_error(kind: str, field_: str, problem: str) -> None:
-    """Raise on the driver the error `error_fields` described."""
+def raise_error(kind: str, field_: str, problem: str, refs: str = "") -> None:
+    """Raise on the driver the error `error_fields` described (`refs`: the fields it mentions, space-separated)."""
+    names = refs.split()
     if kind == "TooLarge":
-        raise TooLarge(field_, problem)
+        raise TooLarge(field_, problem, names)
     if kind == "OptionError":
-        raise OptionError(field_, problem)
-    raise _ERRORS.get(kind, InputError)(problem)
+        raise OptionError(field_, problem, names)
+    raise _ERRORS.get(kind, InputError)(problem, names)
 
 
 # ----------------------------------------------------------------------------- the tally

@@ -33,7 +33,7 @@ from .base import FolderJob, Item, Outcome, error_fields, first_good, paint_item
 from .options import EngineOptions
 
 #: What each task returns per photo.
-FIELDS = ("source", "output", "status", "message", "seconds", "worker", "kind", "field", "problem")
+FIELDS = ("source", "output", "status", "message", "seconds", "worker", "kind", "field", "problem", "refs")
 
 
 def _import_ray() -> Any:
@@ -214,7 +214,7 @@ def run(job: FolderJob, options: EngineOptions, report: Callable[[Outcome], None
         try:
             for row in rows:
                 if row["status"] == "fatal":
-                    raise_error(str(row["kind"]), str(row["field"]), str(row["problem"]))
+                    raise_error(str(row["kind"]), str(row["field"]), str(row["problem"]), str(row["refs"]))
                 report(Outcome(str(row["source"]), str(row["output"]), str(row["status"]), str(row["message"]),
                                float(row["seconds"]), str(row["worker"])))
         finally:

@@ -19,7 +19,7 @@ class TemporalState:
     """Previous frame and output of one video; `seed(frame, output)` starts it mid-video (a resumed
     run, a segment whose overlap came before it)."""
 
-    def __init__(self, estimator: str = "dis", erode: int = 1, sigma2: float = SIGMA2):
+    def __init__(self, estimator: str = "dis", erode: int = 0, sigma2: float = SIGMA2):
         self.flow = FlowEstimator(estimator)
         self.erode, self.sigma2 = erode, sigma2
         self.frame: Optional[np.ndarray] = None      # (H, W, 3) uint8

@@ -27,7 +27,7 @@ class Clip:
     frames: int = 24
     speed: tuple[float, float] = (2.4, 0.6)
     zoom: float = 0.012
-    object_speed: tuple[float, float] = (-3.1, 0.4)
+    object_speed: tuple[float, float] = (4.2, 0.3)
     radius: float = 22.0
 
     def scene_size(self) -> tuple[int, int]:

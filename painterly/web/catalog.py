@@ -50,13 +50,18 @@ def _label(name: str) -> str:
     return name.upper() if len(name) <= 2 else name.replace("_", " ").capitalize()
 
 
+#: Help texts as templates: the options they mention kept as `{field}` for `plain_help`.
+HELP_TEMPLATE = "{{{}}}".format
+
+
 def plain_help(text: str, labels: dict[str, str]) -> str:
-    """A help text in the page's words: a `--flag` becomes the label of the control it names
-    ("relative to --size" -> "relative to the result size"); backquoted commands are dropped."""
-    def flag(match: re.Match) -> str:
-        field = match.group(1).replace("-", "_")
-        return labels.get(field, field.replace("_", " ")).lower()
-    text = re.sub(r"--([a-z][a-z0-9-]*)", flag, text)
+    """A help text in the page's words: an option it mentions (`{size}`, see `HELP_TEMPLATE`) becomes
+    the label of the control it names ("relative to {size}" -> "relative to the result size");
+    backquoted commands are dropped."""
+    def field(match: re.Match) -> str:
+        name = match.group(1)
+        return labels.get(name, name.replace("_", " ")).lower()
+    text = re.sub(r"\{([a-z][a-z0-9_]*)\}", field, text)
     return re.sub(r"\s*\(?`[^`]*`\)?", "", text).strip()
 
 
@@ -74,7 +79,7 @@ def method_options(m: methods.Method, max_steps: int, max_size: int = 1024) -> l
     choices, and this server's caps (steps, and a style image's side at most the largest result)."""
     out = []
     labels = _labels(m)
-    for i, o in enumerate(options.schema(m.options)):
+    for i, o in enumerate(options.schema(m.options, HELP_TEMPLATE)):
         o = {**o, "label": _label(o["name"]), "advanced": True, "help": plain_help(o["help"], labels)}
         if m.needs_model and o["name"] == "model":          # the registry's contract: needs_model -> `model`
             names = model_names(m)
@@ -100,11 +105,23 @@ def describe(max_steps: int, max_size: int = 1024) -> list[dict]:
             for m in web_methods()]
 
 
+#: the form's `where` ("" = the whole picture; else an automatic region) and how the page says each
+WHERE = {"": "the whole picture", "sky": "the sky", "not-sky": "everything but the sky",
+         "person": "the person", "background": "the background (the person keeps the photo)"}
+
+
+def where_field() -> dict:
+    """The `where` entry of the form's schema: paint one automatic region (every web method takes a mask)."""
+    return {"name": "where", "type": "string", "choices": list(WHERE), "labels": dict(WHERE), "default": "",
+            "nullable": True, "label": "Where to paint", "advanced": False, "min": None, "max": None,
+            "help": "paint only part of the photo, found automatically; the rest keeps the photo"}
+
+
 def common_options(max_size: int) -> list[dict]:
     """The options every method shares (TransferOptions' web fields, less `method`), for this server."""
     out = []
     labels = {"size": "the result size", "strength": "the style strength"}
-    for o in options.schema(pipeline.TransferOptions):
+    for o in options.schema(pipeline.TransferOptions, HELP_TEMPLATE):
         if o["name"] == "method":
             continue
         o = {**o, "label": _label(o["name"]), "advanced": o["name"] != "strength", "help": plain_help(o["help"], labels)}
@@ -118,7 +135,7 @@ def common_options(max_size: int) -> list[dict]:
             o["labels"] = _CHOICE_LABELS[o["name"]]
             o["help"] = _HELP[o["name"]]
         out.append(o)
-    return out
+    return out + [where_field()]
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def web_words(message: str) -> str:
 
 
 def from_option_error(e: OptionError) -> FieldError:
-    return FieldError(e.field, web_words(e.problem.lstrip(": ")))
+    return FieldError(e.field, web_words(e.render_problem(str).lstrip(": ")))
 
 
 def _num(v: Any) -> str:
@@ -158,6 +158,10 @@ def _file(form: FormData, name: str, what: str) -> Optional[UploadFile]:
             return None
         raise FieldError(name, f"must be an image file ({what}), sent as a file upload, not as text")
     return f
+
+
+text = _text
+upload = _file
 
 
 def choose_method(raw: Optional[str], model: Optional[str]) -> methods.Method:

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..options import OptionError
 from ..request import Request
 from .forms import FieldError, Order, from_option_error, web_words
-from . import catalog
+from . import catalog, regions
 from .jobs import Job
 from .state import WebState
 
@@ -24,9 +24,15 @@ def build_request(st: WebState, order: Order, content: Image.Image, style: Optio
     """The frozen request for `order`, with every check a run makes before decoding (in a worker thread)."""
     s = st.settings
     m = order.method
+    transfer = dict(order.transfer)
+    where = transfer.pop("where", None)
+    mask = regions.mask_source(m, where)
     try:
+        if mask is not None:
+            transfer["mask"] = mask
+            regions.check_present(content, where)     # a photo without that part is refused now, not mid-job
         req = pipeline.make_request(content, [style] if style is not None else [], method=m.name,
-                                    device=s.device, **order.transfer, **order.values)
+                                    device=s.device, **transfer, **order.values)
         painter = pipeline.Painter(req)
         _check_style_side(m, req, s.max_size)
         painter.check()

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
 from .. import __version__
-from . import catalog, forms, memory, painting, thumbs, uploads
+from . import catalog, forms, memory, painting, regions, thumbs, uploads
 from .state import WebState, get_state
 
 router = APIRouter(prefix="/api")
@@ -69,6 +69,27 @@ async def stylize(request: Request, st: WebState = Depends(get_state)) -> dict:
     async with st.queue.slot():
         res = await st.in_transfer_thread(painting.paint, req)
     return painting.describe(st, res, order, st.store.put(res.image))
+
+
+@router.post("/mask")
+async def region_mask(request: Request, st: WebState = Depends(get_state)) -> Response:
+    """The mask of `where` (sky, not-sky, person, background) on the uploaded `content`, as a grey PNG
+    at most 512 px on its long side (white = what a transfer with this `where` paints); the share of
+    the photo it covers is in the X-Painterly-Share header. The page lays it over the photo."""
+    form = await request.form(max_files=1, max_fields=4)
+    for key in form.keys():
+        if key not in ("content", "where"):
+            raise forms.FieldError(key, "is not a field of /api/mask (it takes content and where)")
+    where = forms.parse_field(catalog.where_field(), forms.text(form, "where") or "")
+    if not where:
+        raise forms.FieldError("where", "is missing: choose sky, not-sky, person or background")
+    f = forms.upload(form, "content", "the photo")
+    if f is None:
+        raise forms.FieldError("content", "is missing: send the photo as a file upload")
+    content = await uploads.read_upload(st, f, "content")
+    png, share = await st.in_decode_thread(regions.preview, content, where)
+    return Response(png, media_type="image/png", headers={"X-Painterly-Share": f"{share:.4f}",
+                                                          "Cache-Control": "no-store"})
 
 
 @router.get("/outputs/{name}", response_class=FileResponse)

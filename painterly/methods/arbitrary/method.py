@@ -54,8 +54,8 @@ def _tiled(kind: str, extra: int):
         o = _options(r)
         if o.content_labels is not None:
             from ...options import OptionError
-            raise OptionError("content_labels", f"do not work on tiles with {kind}: lower --size (or leave out "
-                                                "--tile), or use --method photo")
+            raise OptionError("content_labels", f"do not work on tiles with {kind}: lower {{size}} (or leave out "
+                                                "{tile}), or use the photo method", refs=("size", "tile"))
         long_side = o.style_size or max(r.content.shape[-2:])
         styles = [images.load_uint8(s, "style image", images.fit_size(s.shape[-2], s.shape[-1], long_side))
                   for s in r.styles]

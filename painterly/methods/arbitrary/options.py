@@ -14,7 +14,7 @@ from ...options import OptionError, check_fields, check_together, opt
 class ArbitraryOptions:
     """Strength, levels and decoders of an AdaIN/WCT run."""
 
-    alpha: float = opt(1.0, min=0.0, max=1.0, help="style strength 0..1 (times --strength)")
+    alpha: float = opt(1.0, min=0.0, max=1.0, help="style strength 0..1 (times {strength})")
     decoders: Optional[Sequence[str]] = opt(None, nargs="+", metavar="DEC", web=False,
                                             help="decoder files or levels, deepest first "
                                                  "(adain: relu3_1; wct: relu3_1 relu2_1 relu1_1)")
@@ -23,7 +23,7 @@ class ArbitraryOptions:
                                          "smaller = larger strokes")
     content_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
                                         help="colour-coded label map of the photo: each region takes the style "
-                                             "statistics of the same colour in --style-labels")
+                                             "statistics of the same colour in {style_labels}")
     style_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
                                       help="colour-coded label map of the style image")
     device: str = "cpu"

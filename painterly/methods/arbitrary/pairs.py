@@ -103,7 +103,7 @@ def load_decoder(spec: Union[str, os.PathLike], device: str = "cpu") -> DecoderF
         if str(spec) in LEVELS or str(spec) in have:
             if str(spec) not in have:
                 raise InputError(f"no decoder for {spec} is shipped (shipped: {', '.join(have) or 'none'}); "
-                                 f"train one with painterly train-decoder --level {spec}")
+                                 f"train one with painterly's decoder trainer (level {spec})")
             p = have[str(spec)]
         else:
             raise InputError(f"decoder {spec} does not exist (give a file from train-decoder or a shipped "

@@ -57,7 +57,7 @@ def _labels(o: ArbitraryOptions, content: torch.Tensor, styles: Sequence[torch.T
     """(content label ids, style label ids renumbered to the content's, number of labels)."""
     from ... import labels as lab
     if len(styles) != 1 or style_masks is not None:
-        raise OptionError("content_labels", "work with one style image and no --style-masks")
+        raise OptionError("content_labels", "work with one style image and no {style_masks}", refs=("style_masks",))
     side = o.style_size or max(content.shape[-2:])
     sh, sw = images.fit_size(styles[0].shape[-2], styles[0].shape[-1], side)
     cm = lab.load(o.content_labels, "content labels", tuple(content.shape[-2:]))

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ... import images, training
 from ...errors import InputError
-from ...options import opt
+from ...options import OptionError, opt
 from ...training import train_option
 from .networks import LEVELS, Decoder
 from .pairs import NORMALISED, build_encoder, load_decoder, save_decoder
@@ -81,9 +81,9 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
     if opts.style_weight is None:
         opts = replace(opts, style_weight=10.0 if opts.objective == "adain" else 1e-3)
     if opts.objective == "adain" and style_dir is None:
-        raise InputError("the adain objective needs --style-dir (a folder of paintings)")
-    content_files = images.list_images(content_dir, "--content-dir")
-    style_files = images.list_images(style_dir, "--style-dir") if style_dir is not None else None
+        raise OptionError("style_dir", "is needed by the adain objective (a folder of paintings)")
+    content_files = images.list_images(content_dir, "content")
+    style_files = images.list_images(style_dir, "painting") if style_dir is not None else None
     ddp = training.setup_distributed(device)
     dev = ddp.device
     training.seed_everything(opts.seed)
@@ -94,7 +94,8 @@ def train_decoder(content_dir: Union[str, os.PathLike], output: Union[str, os.Pa
     if opts.init and state is None:
         init = load_decoder(opts.init)
         if (init.encoder, init.level) != (opts.encoder, opts.level):
-            raise InputError(f"--init decoder inverts {init.encoder} at {init.level}, not {opts.encoder} at {opts.level}")
+            raise OptionError("init", f"decoder inverts {init.encoder} at {init.level}, not {opts.encoder} at "
+                                      f"{opts.level}")
         dec.load_state_dict(init.decoder.state_dict())
         dec.input_scale = init.decoder.input_scale
     if opts.init is None and state is None:

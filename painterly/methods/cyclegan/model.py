@@ -11,6 +11,7 @@ from typing import Union
 import torch
 
 from ...errors import InputError
+from ...options import OptionError
 from ...checkpoints import float_state, load, load_model_file, save_model_file
 from .networks import _ImageToImage, generator_from_config, load_reference_generator
 
@@ -38,10 +39,11 @@ def generator_file(model: Union[str, os.PathLike], direction: str = "a2b") -> Pa
     a file is returned as it is."""
     p = Path(model)
     if direction not in DIRECTIONS:
-        raise InputError(f"unknown --direction '{direction}': use a2b (domain A to B) or b2a")
+        raise OptionError("direction", f"'{direction}' is unknown: use a2b (domain A to B) or b2a")
     if not p.exists() and str(model) in shipped():
         if direction != "a2b":
-            raise InputError(f"the shipped model '{model}' only translates photos to paintings (--direction a2b)")
+            raise OptionError("direction", f"must be a2b for the shipped model '{model}': it only translates photos "
+                                              "to paintings")
         return shipped()[str(model)]
     if p.is_dir():
         f = p / ("G_A2B.pt" if direction == "a2b" else "G_B2A.pt")

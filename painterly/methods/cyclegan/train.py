@@ -121,10 +121,11 @@ def train_cyclegan(domain_a: Union[str, os.PathLike], domain_b: Union[str, os.Pa
         opts = training.resumed_options(opts, state["options"], ("epochs", "checkpoint_every", "sample_every",
                                                                  "workers", "keep_generators"), ck_path)
     elif ck_path.exists():
-        raise InputError(f"{run} already holds a run: continue it with --resume or choose another -o folder")
+        raise InputError(f"{run} already holds a run: continue it with {{resume}} or choose another {{output}} folder",
+                         refs=("resume", "output"))
     opts.validate()
-    files_a = images.list_images(domain_a, "--domain-a")
-    files_b = images.list_images(domain_b, "--domain-b")
+    files_a = images.list_images(domain_a, "domain A")
+    files_b = images.list_images(domain_b, "domain B")
     created = not run.exists()
     images.prepare_output_folder(run)
     try:

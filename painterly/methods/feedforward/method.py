@@ -29,8 +29,8 @@ def _preset_names(o: ModelOptions) -> Optional[list[str]]:
 def _feedforward(r: Run, o: ModelOptions):
     """The feed-forward style model `--model` names (blends are Magenta's only)."""
     if r.style_blend is not None:
-        raise OptionError("style_blend", "with --model blends Magenta styles: give comma-separated names from "
-                                         "painterly models")
+        raise OptionError("style_blend", "with {model} blends Magenta styles: give comma-separated names from "
+                                         "painterly models", refs=("model",))
     if not Path(str(o.model)).is_file() and str(o.model) not in {m.name for m in models()}:
         raise OptionError("model", f"'{o.model}' is neither a file nor a shipped style: use one of "
                                    f"{', '.join(m.name for m in models())} (painterly models describes them)")
@@ -95,7 +95,7 @@ def _fast_info(path: str, mtime: float) -> ModelInfo:
     meta = presets.load_style(path, 990)[1]
     cpu = meta.get("cpu_seconds")
     return ModelInfo(Path(path).stem, f"style {meta.get('style', '?')}; gamma/beta for Magenta's 26-style network "
-                             f"(train-style --fast), {meta.get('steps', '?')} steps"
+                             f"(fast-trained), {meta.get('steps', '?')} steps"
                              + (f", {cpu / 60:.1f} CPU-min" if cpu else ""), meta)
 
 

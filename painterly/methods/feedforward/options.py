@@ -13,7 +13,7 @@ class ModelOptions:
     """Which trained network paints the photo."""
 
     model: Optional[str] = opt(None, help="a .pt file from train-style, or a name from `painterly models`; "
-                                          "Magenta styles blend: --model starry_swirls,cut_paper --style-blend 0.7 0.3")
+                                          "Magenta styles blend: {model} starry_swirls,cut_paper {style_blend} 0.7 0.3")
 
     def validate(self) -> None:
         if not self.model:

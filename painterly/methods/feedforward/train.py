@@ -72,12 +72,12 @@ def train_style(style: images.ImageLike, data: Union[str, os.PathLike], output: 
     sw, sh = images.image_size(style, "style image")
     images.check_min_size((sw, sh), style_label)
     check_memory(estimate_style_memory(math.prod(images.fit_size(sh, sw, opts.style_size))), pick_device(device),
-                 f"encoding {style_label} at --style-size {opts.style_size}", "lower --style-size")
+                 f"encoding {style_label} at {opts.style_size} px", "style_size")
     if opts.encoder == weights.AUTO:
         opts = replace(opts, encoder=weights.auto_encoder())
     if opts.style_weight is None:
         opts = replace(opts, style_weight=default_style_weight(opts.encoder))
-    files = images.list_images(data)
+    files = images.list_images(data, "training photo")
     ddp = training.setup_distributed(device)
     dev = ddp.device
     training.seed_everything(opts.seed)

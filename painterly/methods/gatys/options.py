@@ -39,15 +39,16 @@ class GatysOptions:
     """Every knob of a Gatys run; defaults follow the paper where it gives one."""
 
     steps: int = opt(300, min=1, max=STEPS_MAX, help="iterations (per scale)")
-    content_weight: float = opt(1.0, min=0, help="alpha")
-    style_weight: Optional[float] = opt(None, min=0, help="beta (default: a balanced value for the encoder, "
-                                                          "e.g. 1e-4 for vgg19-caffe-q8)")
+    content_weight: float = opt(1.0, min=0, help="weight of the content loss (Gatys' alpha)")
+    style_weight: Optional[float] = opt(None, min=0, help="weight of the style loss (Gatys' beta; default: a "
+                                                          "balanced value for the encoder, e.g. 1e-4 for "
+                                                          "vgg19-caffe-q8)")
     tv_weight: float = opt(0.0, min=0, help="total-variation weight")
     content_layers: dict[str, float] = opt(factory=lambda: {n: 1.0 for n in DEFAULT_CONTENT_LAYERS}, web=False,
                                            help="layers[:weight], comma-separated")
     style_layers: dict[str, float] = opt(factory=lambda: {n: 1.0 for n in DEFAULT_STYLE_LAYERS}, web=False,
                                          help="layers[:weight], comma-separated (equal weights)")
-    style_scale: float = opt(1.0, min=0, help="style image size relative to --size")
+    style_scale: float = opt(1.0, min=0, help="style image size relative to {size}")
     init: str = opt("content", choices=INITS, help="start image")
     optimizer: str = opt("lbfgs", choices=OPTIMIZERS, help="L-BFGS or Adam")
     lr: Optional[float] = opt(None, help="learning rate (Adam 0.02, L-BFGS 1)")
@@ -76,9 +77,14 @@ class GatysOptions:
                                    "to the photo's style loss (try 1000; 0 = off)")
     content_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
                                         help="colour-coded label map of the photo: each region takes the style of "
-                                             "the same colour in --style-labels")
+                                             "the same colour in {style_labels}")
     style_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
                                       help="colour-coded label map of the style image")
+    frame_steps: Optional[int] = opt(None, min=1, help="videos: iterations for each frame after the first, which "
+                                                      "starts from the previous one (default a third of steps)")
+    temporal_weight: float = opt(100.0, min=0.0, help="videos: weight of the temporal loss (Ruder et al.), in units "
+                                                     "of the previous frame's total loss per unit of mean squared "
+                                                     "change where the motion is reliable")
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -106,7 +112,7 @@ class GatysOptions:
         from ... import weights
         return weights.auto_encoder() if self.encoder == weights.AUTO else self.encoder
 
-    def beta(self, encoder: Optional[str] = None) -> float:
+    def resolved_style_weight(self, encoder: Optional[str] = None) -> float:
         """The style weight a run uses: the given one, else the encoder's balanced default."""
         if self.style_weight is not None:
             return self.style_weight

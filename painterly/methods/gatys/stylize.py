@@ -308,7 +308,7 @@ def optimise_level(objective: Objective, start: torch.Tensor, o: GatysOptions, *
                                     and o.optimizer == "adam"):
             why = "NaN/inf" if not math.isfinite(t) else f"{t:.3g}, over {EXPLODE_FACTOR:g}x the best"
             raise _Diverged(f"diverged at step {step + 1} (loss {why}); kept the best image so far: "
-                            "lower --style-weight or --lr, or use fewer --steps")
+                            "lower the style weight or the learning rate, or use fewer steps")
         # The optimiser sees the loss relative to its first value, so that L-BFGS's first
         # step and tolerances behave the same whatever the encoder's feature scale.
         if not scale:
@@ -373,7 +373,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
     dev = torch.device(o.device)
     name = o.encoder_name()
     _check_layers(name, o)
-    beta = o.beta(name)
+    style_weight = o.resolved_style_weight(name)
     if encoder is None:
         encoder = make_encoder(o, content.shape[-2], content.shape[-1])
     encoder = encoder.to(dev)
@@ -396,7 +396,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
             images.check_min_size(s_img, "style image")
             s_imgs.append(s_img)
         extra = terms(size) if callable(terms) else terms
-        level_objective = objective(encoder, c_img, s_imgs, blend, o, beta, m, dtype, extra)
+        level_objective = objective(encoder, c_img, s_imgs, blend, o, style_weight, m, dtype, extra)
         # the next level starts from this level's best image
         x0 = start_image(o, c_img, styles[0], gen, init) if best is None else images.resize(best.clamp(0, 1), size)
         done = optimise_level(level_objective, x0, o, step=step, level=level, history=history, callback=callback,
@@ -407,7 +407,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
 
     best = images.resize(best.clamp(0, 1), (h, w))
     return GatysResult(image=best.detach().cpu(), history=history, stopped=stopped,
-                       encoder=name, options={**asdict(o), "encoder": name, "style_weight": beta},
+                       encoder=name, options={**asdict(o), "encoder": name, "style_weight": style_weight},
                        seconds=time.perf_counter() - t0)
 
 
@@ -424,7 +424,7 @@ def evaluate(image: torch.Tensor, content: torch.Tensor, style: torch.Tensor,
     fs = probe.encode(s_img)
     yardstick = Objective(enc, [ContentTerm(o.content_layers, probe.encode(content.to(o.device)), o.content_weight),
                                 GramTerm(o.style_layers, {n: gram_matrix(fs[n]) for n in o.style_layers},
-                                         o.beta(name))])
+                                         o.resolved_style_weight(name))])
     total, parts = yardstick(image.to(o.device))
     return {"content": float(parts["content"]), "style": float(parts["style"]), "total": float(total)}
 

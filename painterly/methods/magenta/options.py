@@ -21,7 +21,7 @@ class MagentaOptions:
     always sees a centre square of the painting resized to this side, whatever the output size."""
 
     alpha: float = opt(1.0, min=0.0, max=1.0,
-                       help="style strength 0..1 (times --strength): magenta mixes the photo's own style vector "
+                       help="style strength 0..1 (times {strength}): magenta mixes the photo's own style vector "
                             "with the painting's")
     style_square: int = opt(STYLE_SQUARE, min=MIN_STYLE_SIDE,
                             help="magenta: side of the centre square of the painting fed to the style predictor; "

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 
 from ...errors import InputError
+from ...options import OptionError
 from ...losses import blend_weights
 
 #: Index in multistyle26.onnx -> a short descriptive name (from the contact sheet on tubingen.jpg).
@@ -72,7 +73,7 @@ def load_style(path: Union[str, os.PathLike], size: int) -> tuple[torch.Tensor, 
     doc = _load(path, "style file")
     if doc.get("format") != STYLE_FORMAT or not isinstance(doc.get("params"), torch.Tensor) \
             or doc["params"].numel() != size:
-        raise InputError(f"style file {path} is not a painterly fast-trained style (train-style --fast)")
+        raise InputError(f"style file {path} is not a painterly fast-trained style")
     return doc["params"].float().reshape(-1), doc.get("meta", {})
 
 
@@ -112,7 +113,7 @@ def index(name: str) -> Optional[int]:
         except ValueError:
             k = -1
         if not 0 <= k < len(NAMES):
-            raise InputError(f"--model {name}: the index must be 0 to {len(NAMES) - 1}")
+            raise OptionError("model", f"{name}: the index must be 0 to {len(NAMES) - 1}")
         return k
     return None
 
@@ -132,7 +133,7 @@ def preset_params(names: Sequence[str], style_blend: Optional[Sequence[float]] =
     """The (1, 2*sum C) gamma|beta of one style or a weighted blend of several (weights normalised)."""
     for n in names:
         if not is_preset(n):
-            raise InputError(f"--model {n} is not a Magenta style: use one of {', '.join(all_names())}")
+            raise OptionError("model", f"{n} is not a Magenta style: use one of {', '.join(all_names())}")
     w = blend_weights(style_blend, len(names))
     total = math.fsum(w)
     return sum((wi / total) * style_params(n) for wi, n in zip(w, names))[None]

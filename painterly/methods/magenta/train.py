@@ -91,7 +91,7 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
     from .files import load
     dev = pick_device(device)
     output, state, opts = training.start_run(output, resume, KIND, options or FastStyleOptions())
-    files = images.list_images(data)
+    files = images.list_images(data, "training photo")
     training.seed_everything(opts.seed)
     net = copy.deepcopy(load("magenta-26styles")).to(dev)
     style_label = str(style) if isinstance(style, (str, os.PathLike)) else "style image"
@@ -139,7 +139,7 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
         save_style(row.params, output, meta)
         if history:
             training.write_history(history, Path(output).with_suffix(".losses"), ("loss", "content", "style"),
-                                   f"train-style --fast {Path(style_label).name}", meta)
+                                   f"fast style {Path(style_label).name}", meta)
 
     return trainer.fit(step_fn, data_iter, opts.steps, opts.checkpoint_every, outputs, Path(output), callback,
                        scalars=lambda: {"init_note": init_note})

@@ -65,7 +65,7 @@ def run(content: torch.Tensor, style: torch.Tensor, photorealism: float = PHOTOR
     from ... import weights
     t0 = time.perf_counter()
     enc = Encoder(encoder, (CONTENT_LAYER, *STYLE_LAYERS))
-    beta = style_weight if style_weight is not None else weights.spec(enc.name).style_weight
+    style_weight = style_weight if style_weight is not None else weights.spec(enc.name).style_weight
     c_masks = label_masks(content_ids, n_labels)
     s_masks = label_masks(style_ids, n_labels)
     shares = [1.0] if content_ids is None else [float(m.mean()) for m in c_masks]
@@ -75,7 +75,7 @@ def run(content: torch.Tensor, style: torch.Tensor, photorealism: float = PHOTOR
         targets = label_gram_targets(enc(style), s_masks)
         # The regulariser in the objective's own units: photorealism 1 makes one unit of matting energy
         # per pixel (images in 0..1) cost as much as the photo's whole style loss (the gap to close).
-        gap = float(beta * label_style_loss(fc, targets, c_masks, shares))
+        gap = float(style_weight * label_style_loss(fc, targets, c_masks, shares))
     matting = MattingLoss(content, photorealism * gap) if photorealism > 0 else None
     x = (content if init is None else init).clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], lr=1, max_iter=steps, history_size=50, tolerance_grad=0, tolerance_change=0)
@@ -89,7 +89,7 @@ def run(content: torch.Tensor, style: torch.Tensor, photorealism: float = PHOTOR
         lc = content_loss(f[CONTENT_LAYER], target_c)
         ls = label_style_loss(f, targets, c_masks, shares)
         lm = matting(img) if matting is not None else torch.zeros(())
-        total = lc + beta * ls + lm
+        total = lc + style_weight * ls + lm
         if not history:
             closure.scale = 1.0 / max(float(total.detach()), 1e-30)
         (total * closure.scale).backward()

@@ -16,7 +16,7 @@ class PhotoOptions:
     """Strength, reference size, smoothing and semantic labels of a photorealistic run."""
 
     alpha: float = opt(1.0, min=0.0, max=1.0,
-                       help="how far the photo's colour and light move to the reference's, 0..1 (times --strength)")
+                       help="how far the photo's colour and light move to the reference's, 0..1 (times {strength})")
     smooth: str = opt("guided", choices=SMOOTHING,
                       help="photorealistic smoothing: guided (fast guided filter, the photo as guide), matting "
                            "(PhotoWCT's closed-form matting-affinity smoothing: slower, for <= 1 MP), none")
@@ -29,7 +29,7 @@ class PhotoOptions:
                                     help="reference photo's long side in px (default: the output's)")
     content_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
                                         help="colour-coded label map of the photo (same size as the photo): each "
-                                             "region takes the statistics of the same colour in --style-labels")
+                                             "region takes the statistics of the same colour in {style_labels}")
     style_labels: Optional[str] = opt(None, web=False, metavar="IMAGE",
                                       help="colour-coded label map of the reference photo (same size as it)")
 

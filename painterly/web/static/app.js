@@ -84,6 +84,7 @@ function setPhoto(p) {
   $("content-error").textContent = "";
   $("run-error").textContent = "";
   markPressed("photo-examples", p.example);
+  updateWhere();
 }
 
 function setPainting(p) {
@@ -306,6 +307,73 @@ function selectMethod(name) {
   $("method-about").textContent = m.description || "";
   $("run").textContent = m.iterative ? "Start painting" : "Paint it";
   document.body.dataset.method = m.name;
+  if (state.common.where) updateWhere();
+}
+
+// ---------- where to paint: an automatic region, previewed over the photo ----------
+let whereTicket = 0;
+let whereShown = null;                           // {key, src, text} of the preview on screen
+function whereNote() {
+  const c = document.querySelector('.control[data-option="where"]');
+  if (!c) return null;
+  let n = $("where-note");
+  if (!n) { n = document.createElement("p"); n.id = "where-note"; n.className = "note"; n.setAttribute("aria-live", "polite"); c.append(n); }
+  return n;
+}
+async function updateWhere() {
+  // The photo box shows what will be painted: the region at full colour, the rest dimmed.
+  const sel = $("opt-where"), img = $("content-img"), note = whereNote();
+  const where = sel ? sel.value : "";
+  const ticket = ++whereTicket;
+  if (!state.photo) { if (note) note.textContent = ""; return; }
+  if (!where) {
+    img.src = state.photo.url; if (note) note.textContent = ""; $("content-drop").classList.remove("masked");
+    $("content-note").textContent = state.photo.note || "";
+    return;
+  }
+  const label = sel.options[sel.selectedIndex].textContent;
+  const key = state.photo.url + "|" + where;
+  if (whereShown && whereShown.key === key) {   // the same photo and part (the method changed): no new request
+    img.src = whereShown.src; if (note) note.textContent = whereShown.text; $("content-drop").classList.add("masked");
+    $("content-note").textContent = whereShown.caption;
+    return;
+  }
+  if (note) note.textContent = `Finding ${label}…`;
+  const fd = new FormData();
+  fd.append("content", state.photo.blob, state.photo.name);
+  fd.append("where", where);
+  let r;
+  try { r = await fetch("/api/mask", { method: "POST", body: fd }); } catch (e) { r = null; }
+  if (ticket !== whereTicket) return;              // another photo or choice came meanwhile
+  if (!r || !r.ok) {
+    const j = r ? await r.json().catch(() => ({})) : {};
+    img.src = state.photo.url; $("content-drop").classList.remove("masked");
+    if (note) note.textContent = r ? plain(j.detail, j.field) : "The server can't be reached to find that part.";
+    return;
+  }
+  const share = parseFloat(r.headers.get("X-Painterly-Share") || "0");
+  const [maskBmp, photoBmp] = await Promise.all([createImageBitmap(await r.blob()), createImageBitmap(state.photo.blob)]);
+  if (ticket !== whereTicket) return;
+  const w = maskBmp.width, h = maskBmp.height;
+  const canvas = document.createElement("canvas"); canvas.width = w; canvas.height = h;
+  const g = canvas.getContext("2d");
+  g.drawImage(maskBmp, 0, 0);
+  const m = g.getImageData(0, 0, w, h).data;
+  g.drawImage(photoBmp, 0, 0, w, h);
+  const px = g.getImageData(0, 0, w, h);
+  const d = px.data;
+  for (let i = 0; i < d.length; i += 4) {        // kept part: a fifth of its brightness, tinted blue-grey
+    const a = m[i] / 255, k = 0.22 + 0.78 * a;
+    d[i] = d[i] * k + 40 * (1 - a); d[i + 1] = d[i + 1] * k + 48 * (1 - a); d[i + 2] = d[i + 2] * k + 80 * (1 - a);
+  }
+  g.putImageData(px, 0, 0);
+  maskBmp.close(); photoBmp.close();
+  const text = `Paints ${label}: ${Math.round(share * 100)} % of the photo. The dimmed part keeps the photo.`;
+  whereShown = { key, src: canvas.toDataURL("image/jpeg", 0.9), text, caption: `Paints ${label} (${Math.round(share * 100)} %)` };
+  img.src = whereShown.src;
+  $("content-drop").classList.add("masked");
+  $("content-note").textContent = whereShown.caption;
+  if (note) note.textContent = text;
 }
 
 // ---------- running ----------
@@ -494,6 +562,7 @@ async function start() {
   wireDrop("content"); wireDrop("style"); wireCompare();
   $("run").addEventListener("click", run);
   $("stop").addEventListener("click", stop);
+  document.addEventListener("change", (e) => { if (e.target && e.target.id === "opt-where") updateWhere(); });
   try {
     const [methods, examples] = await Promise.all([fetch("/api/methods").then((r) => r.json()),
                                                    fetch("/api/examples").then((r) => r.json())]);
