@@ -72,12 +72,8 @@ class TrainOptions:
     workers: int = train_option("workers")
 
     def validate(self) -> None:
-        """Check every field's declared bounds and choices, and a loss network by its name
-        (OptionError names the field)."""
+        """Check every field's declared bounds and choices (OptionError names the field)."""
         check_fields(self)
-        if isinstance(getattr(self, "encoder", None), str):
-            from .weights import check_encoder
-            check_encoder(self.encoder)
 
 
 # ----------------------------------------------------------------------------- data

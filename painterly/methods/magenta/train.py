@@ -47,6 +47,10 @@ class FastStyleOptions(training.TrainOptions):
                     help="start from the best-scoring of the 26 styles on one batch, or their mean")
     encoder: str = opt(weights.AUTO, help="loss network")
 
+    def validate(self) -> None:
+        super().validate()
+        weights.check_encoder(self.encoder)
+
 
 class StyleRow(nn.Module):
     """The only trainable numbers: one style's flat gamma|beta."""
