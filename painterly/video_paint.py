@@ -129,7 +129,12 @@ def paint_frames(request: Request, frames: Iterable[tuple[int, Optional[np.ndarr
             res = painter(tensor, guide=guide)
             out = res.tensor[0].permute(1, 2, 0).float().numpy()
             if guide is not None and not uses_guide and out.shape == guide.previous.shape:
+                # pixels the run left as the photo (outside a mask) stay the photo: only painted ones follow
+                photo = tensor[0].permute(1, 2, 0).float().numpy()
+                kept = np.all(out == photo, axis=-1) if photo.shape == out.shape else None
                 out = blend(out, guide, consistency)
+                if kept is not None and kept.any():
+                    out[kept] = photo[kept]
         state.commit(small, out)
         yield index, _to_uint8(out), state
 

@@ -333,3 +333,23 @@ def test_gatys_frames_start_from_the_previous_output_with_a_third_of_the_steps()
     def off(res) -> float:
         return float((trust * (res.tensor[0].permute(1, 2, 0).numpy() - guide.previous) ** 2).mean())
     assert off(second) < 0.5 * off(fresh)
+
+
+def test_an_automatic_mask_follows_the_frames_and_stays_steady():
+    """--mask auto:sky on a pan over a landscape: each frame's ground keeps that frame's pixels, the
+    sky is painted, and with the temporal layer the frames (sky edge included) flicker less."""
+    c = synthetic.Clip("pan", size=(128, 96), frames=6)
+    scene = np.asarray(Image.open(Path(__file__).parent / "data" / "masks" / "landscape.jpg").convert("RGB"))
+    sc, _ = synthetic.pictures(c, scene)
+    frames = c.render(sc)
+    flows, masks = c.truth()
+    req = make_request(None, [], method="model", model="starry_night", size=128, mask="auto:sky", device="cpu")
+    alone, steady = _paint(req, frames, False), _paint(req, frames, True)
+    for f, o in zip(frames, steady):
+        f, o = np.asarray(f, np.float32), np.asarray(o, np.float32)
+        h = f.shape[0]
+        assert np.abs(o - f)[-h // 5:].mean() < 2.0          # the ground (bottom fifth) keeps the photo
+        assert np.abs(o - f)[: h // 5].mean() > 15.0         # the sky (top fifth) is painted
+    e_alone = metrics.mean(metrics.warping_errors(alone, flows, masks))
+    e_steady = metrics.mean(metrics.warping_errors(steady, flows, masks))
+    assert e_steady < 0.8 * e_alone, (e_steady, e_alone)

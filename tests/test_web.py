@@ -274,6 +274,70 @@ def test_shipped_style_pictures_show_what_each_model_paints_now():
     assert not stale, f"stale pictures {stale}: run python -m painterly.web.thumbs"
 
 
+def _clip(path: Path, n: int = 10, w: int = 64, h: int = 48, fps: int = 10) -> bytes:
+    """A small H.264 clip panning over noise, with a tone as long as the video."""
+    av = pytest.importorskip("av")
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (h, w + 2 * n, 3), dtype=np.uint8)
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        a = c.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        for i in range(n):
+            for p in v.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(base[:, 2 * i:2 * i + w]), format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        total = 16000 * n // fps
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / 16000)).astype(np.float32)
+        for k in range(0, total, 1024):
+            f = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="fltp", layout="mono")
+            f.sample_rate, f.pts = 16000, k
+            for p in a.encode(f):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+    return path.read_bytes()
+
+
+def test_a_short_video_is_checked_from_its_header_then_painted_with_progress(tmp_path, uploads):
+    from painterly import video
+    clip = _clip(tmp_path / "walk.mp4")
+    long_clip = _clip(tmp_path / "long.mp4", n=40)              # 4 s
+    with TestClient(create_app(settings(tmp_path, max_video_seconds=2.0, max_video_bytes=2**20))) as client:
+        files = {"content": ("walk.mp4", clip), "style": ("s.jpg", uploads[1])}
+        r = client.post("/api/videos", files=files, data={"method": "adain", "size": "48"})
+        assert r.status_code == 202, r.text
+        st = _wait(client, r.json()["id"], lambda st: st["state"] not in ("waiting", "running"), timeout=120)
+        assert st["state"] == "done" and st["step"] == st["steps"] == 10, st
+        res = st["result"]
+        assert res["kind"] == "video" and res["frames"] == 10 and (res["width"], res["height"]) == (48, 36)
+        assert res["download_name"] == "walk_s_adain.mp4"
+        got = client.get(res["url"] + "?filename=walk_s_adain")
+        assert got.headers["content-type"] == "video/mp4" and 'filename="walk_s_adain.mp4"' in got.headers["content-disposition"]
+        (tmp_path / "out.mp4").write_bytes(got.content)
+        info = video.probe(tmp_path / "out.mp4")
+        assert info["frames"] == 10 and info["audio"] == "aac"            # the sound is kept
+        # refused from the header, before a frame is decoded: too long, too big, not a video, a slow method
+        bad = client.post("/api/videos", files={**files, "content": ("long.mp4", long_clip)}, data={"method": "adain"})
+        assert bad.status_code == 413 and bad.json() == {
+            "detail": "The video is 4.0 s long; this server paints videos of up to 2 s: trim it", "field": "content"}
+        bad = client.post("/api/videos", files={**files, "content": ("big.mp4", clip + b"\0" * 2**20)},
+                          data={"method": "adain"})
+        assert bad.status_code == 413 and "larger than 1 MB" in bad.json()["detail"]
+        bad = client.post("/api/videos", files={**files, "content": ("x.mp4", b"not a video at all")}, data={"method": "adain"})
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("The video cannot be read")
+        bad = client.post("/api/videos", files=files, data={"method": "gatys"})
+        assert bad.status_code == 422 and bad.json()["field"] == "method" and "too slow for a video" in bad.json()["detail"]
+        bad = client.post("/api/videos", files=files, data={"method": "adain", "where": "sky"})
+        assert bad.status_code == 422 and bad.json()["field"] == "where"
+        bad = client.post("/api/videos", files=files, data={"method": "adain", "size": "abc"})
+        assert bad.json()["detail"] == "size: must be a whole number between 16 and 1024, got 'abc'"
+        assert [j.state for j in client.app.state.web.book.all()] == ["done"]     # nothing else was queued
+        assert not list((tmp_path / "outputs").glob("*.upload*"))                # uploads are removed
+
+
 @pytest.fixture()
 def live_server(tmp_path):
     """The real app on a free localhost port, in a background thread."""
@@ -878,6 +942,51 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             assert phone.evaluate("window.__broken") == []
             _shoot(phone, "web_phone", doc_width=390)
             phone.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="headless Chromium not installed (CI installs Debian's chromium)")
+def test_page_paints_a_short_video_with_progress_and_plays_it(live_server, style_path, tmp_path):
+    """A short video as the photo: refused in plain words when too long, else painted frame by frame
+    with the frame count shown, then played in the page (with its sound) and downloadable as MP4."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    clip, long_clip = tmp_path / "walk.mp4", tmp_path / "long.mp4"
+    _clip(clip, n=20)
+    _clip(long_clip, n=40)
+    base = live_server(max_size=256, max_video_seconds=3.0)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/")
+            page.wait_for_selector("body[data-ready='1']", timeout=60000)
+            page.evaluate(WATCH_BROKEN)
+            page.set_input_files("#content-file", str(long_clip))
+            page.wait_for_selector("#content-error:not(:empty)")
+            assert page.inner_text("#content-error") == ("That video is 4.0 s long; this server paints videos of up "
+                                                         "to 3 s. Trim it first.")
+            page.set_input_files("#content-file", str(clip))
+            page.wait_for_selector("#content-video:not([hidden])")
+            page.set_input_files("#style-file", str(style_path))
+            page.wait_for_selector("#style-img:not([hidden])")
+            page.click(".method[data-name=gatys]")
+            page.click("#run")
+            assert "too slow for a video" in page.inner_text("#run-error")
+            page.click(".method[data-name=adain]")
+            _set(page, "#opt-size", 64)
+            page.click("#run")
+            page.wait_for_function("/^Frame \\d+ of 20/.test(document.querySelector('#status').textContent)",
+                                   timeout=60000)
+            page.wait_for_selector("#result-video:not([hidden])", timeout=120000)
+            page.wait_for_function("(() => { const v = document.querySelector('#result-video'); "
+                                   "return v.readyState >= 2 && v.videoWidth == 64 && v.videoHeight == 48 && v.duration > 1.9; })()",
+                                   timeout=30000)
+            assert page.is_hidden("#viewer") and page.get_attribute("#download", "download") == "walk_starry-night_adain.mp4"
+            assert "20 frames" in page.inner_text("#result-info")
+            assert page.evaluate("window.__broken") == []
+            _shoot(page, "web_video")
         finally:
             browser.close()
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from .. import __version__
-from . import catalog, errors, forms, memory, routes_api, routes_jobs, routes_pages
+from . import catalog, errors, forms, memory, routes_api, routes_jobs, routes_pages, routes_video
 from .limits import BodyLimit
 from .state import Settings, WebState
 
@@ -47,10 +47,15 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.state.store = st.store          # kept for scripts and tests that look at the results folder
     app.add_middleware(BodyLimit, max_bytes=2 * s.max_upload_bytes + 2**16,
                        message=f"the upload is larger than {s.max_upload_bytes // 2**20} MB per image, "
-                               "this server's limit")
+                               "this server's limit",
+                       paths={"/api/videos": (s.max_video_bytes + s.max_upload_bytes + 2**16,
+                                              f"the upload is larger than {s.max_video_bytes // 2**20} MB for the "
+                                              f"video and {s.max_upload_bytes // 2**20} MB for the painting, "
+                                              "this server's limit")})
     errors.install(app)
     app.include_router(routes_api.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_video.router)
     app.include_router(routes_pages.router)
     _document_the_form(app, s)
     routes_pages.mount(app)

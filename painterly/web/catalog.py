@@ -91,7 +91,8 @@ def method_options(m: methods.Method, max_steps: int, max_size: int = 1024) -> l
             o["max"] = min(o["max"] or max_steps, max_steps)
             o["default"] = min(o["default"], max_steps)
         if o["type"] == "integer" and (o["name"] == m.style_field or o["name"].startswith("style_")):
-            o["max"] = min(o["max"] or max_size, max_size)   # a style side: no larger than the largest result
+            cap = max(max_size, o["default"] or 0)           # a style side: no larger than the largest result
+            o["max"] = min(o["max"] or cap, cap)             # (or than the method's own default)
         out.append(o)
     return out
 
@@ -209,7 +210,7 @@ def download_name(content_name: str, style_name: str, method: str) -> str:
     return f"{slug(content_name, 'photo')}_{slug(style_name, 'style')}_{slug(method, 'painterly')}.png"
 
 
-def safe_filename(name: str) -> str:
-    """A download name for Content-Disposition: letters, digits, `_` and `-` only, ending in .png."""
+def safe_filename(name: str, suffix: str = ".png") -> str:
+    """A download name for Content-Disposition: letters, digits, `_` and `-` only, ending in `suffix`."""
     stem = re.sub(r"[^a-z0-9_-]+", "-", Path(name or "").stem.lower()).strip("-_")[:80]
-    return (stem or "painterly") + ".png"
+    return (stem or "painterly") + suffix

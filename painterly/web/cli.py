@@ -31,6 +31,9 @@ def configure(w: argparse.ArgumentParser) -> None:
     w.add_argument("--max-upload-mb", type=positive_int, default=20, help="per uploaded file")
     w.add_argument("--max-megapixels", type=positive_number, default=40.0, help="per uploaded image (above 0)")
     w.add_argument("--max-size", type=positive_int, default=1024, help="largest output long side")
+    w.add_argument("--max-video-mb", type=positive_int, default=50, help="per uploaded video")
+    w.add_argument("--max-video-seconds", type=positive_number, default=10.0,
+                   help="longest video painted, read from its header (above 0)")
     w.add_argument("--output-ttl", type=positive_number, default=3600.0,
                    help="seconds results stay downloadable (above 0)")
     w.add_argument("--device", default="auto")
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     from ..device import pick_device
     settings = Settings(concurrency=args.concurrency, max_waiting=args.max_queue,
                         max_upload_bytes=args.max_upload_mb * 2**20, max_pixels=max(1, int(args.max_megapixels * 1e6)),
-                        max_size=args.max_size, output_ttl=args.output_ttl, device=pick_device(args.device))
+                        max_size=args.max_size, output_ttl=args.output_ttl, device=pick_device(args.device),
+                        max_video_bytes=args.max_video_mb * 2**20, max_video_seconds=args.max_video_seconds)
     sock = listen(args.host, args.port)
     port_ = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=port_, log_level="warning"))

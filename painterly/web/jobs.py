@@ -193,7 +193,7 @@ class JobBook:
                 self._jobs.pop(j.id, None)
 
 
-_NAME = re.compile(r"^[0-9a-f]{32}\.png$")
+_NAME = re.compile(r"^[0-9a-f]{32}\.(png|mp4)$")
 
 
 class OutputStore:
@@ -210,6 +210,10 @@ class OutputStore:
         images.save_image(img, self.folder / name)
         return name
 
+    def new_path(self, suffix: str) -> Path:
+        """A fresh random file name in the folder (a video being written, an upload being checked)."""
+        return self.folder / (secrets.token_hex(16) + suffix)
+
     def path(self, name: str) -> Optional[Path]:
         """The file for `name` if it is a well-formed, unexpired result name, else None."""
         self.sweep()
@@ -221,7 +225,7 @@ class OutputStore:
     def sweep(self) -> int:
         """Delete results older than the time-to-live; returns how many were removed."""
         now, n = time.time(), 0
-        for p in self.folder.glob("*.png"):
+        for p in [*self.folder.glob("*.png"), *self.folder.glob("*.mp4")]:
             try:
                 if now - p.stat().st_mtime > self.ttl:
                     p.unlink()
@@ -235,6 +239,6 @@ class OutputStore:
         if self.owned:
             shutil.rmtree(self.folder, ignore_errors=True)
             return
-        for p in self.folder.glob("*.png"):
-            if _NAME.match(p.name):
+        for p in self.folder.iterdir():
+            if _NAME.match(p.name) or ".upload" in p.name:
                 p.unlink(missing_ok=True)

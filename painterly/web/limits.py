@@ -21,23 +21,28 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """ASGI middleware: requests with a body over `max_bytes` get 413 and `message`."""
+    """ASGI middleware: requests with a body over `max_bytes` get 413 and `message`; `paths` gives
+    some paths their own (cap, message), e.g. a video upload's larger one."""
 
-    def __init__(self, app, max_bytes: int, message: str):
-        self.app, self.max_bytes, self.message = app, max_bytes, message
+    def __init__(self, app, max_bytes: int, message: str, paths: dict[str, tuple[int, str]] | None = None):
+        self.app, self.max_bytes, self.message, self.paths = app, max_bytes, message, paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap, message = self.paths.get(scope.get("path", ""), (self.max_bytes, self.message))
+        await self._limited(scope, receive, send, cap, message)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, cap: int, message: str) -> None:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > self.max_bytes
+                too_big = int(length) > cap
             except ValueError:
                 too_big = False
             if too_big:
-                await self._refuse(send)
+                await self._refuse(send, message)
                 return
         seen = 0
         refused = False
@@ -48,7 +53,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > cap:
                     refused = True
                     raise _TooLarge
             return msg
@@ -68,10 +73,10 @@ class BodyLimit:
             if not refused:
                 raise
         if refused and not started:
-            await self._refuse(send)
+            await self._refuse(send, message)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": self.message}).encode()
+    async def _refuse(self, send: Send, message: str) -> None:
+        body = json.dumps({"detail": message[:1].upper() + message[1:], "field": None}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

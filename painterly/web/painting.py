@@ -60,9 +60,10 @@ def _check_style_side(m: methods.Method, req: Request, max_size: int) -> None:
     w, h = req.content.size
     oh, ow = images.fit_size(h, w, req.transfer.size)
     side = m.style_side(oh, ow, req.options)
-    if side > max_size:
+    limit = max(max_size, m.style_side(oh, ow, m.options()))     # the method's own default is always fine
+    if side > limit:
         raise FieldError(m.style_field, f"makes the painting {side} px on its long side; this server's "
-                                        f"largest is {max_size} px: lower it")
+                                        f"largest is {limit} px: lower it")
 
 
 def paint(req: Request, job: Optional[Job] = None) -> pipeline.StylizeResult:
@@ -86,7 +87,18 @@ def describe(st: WebState, res: pipeline.StylizeResult, order: Order, name: str)
     m = order.method
     style_name = str(order.model) if m.needs_model else (order.style.filename if order.style else "")
     download = catalog.download_name(order.content.filename or "", style_name or "", m.name)
-    return {"url": f"/api/outputs/{name}", "width": res.image.width, "height": res.image.height,
+    return {"url": f"/api/outputs/{name}", "kind": "image", "width": res.image.width, "height": res.image.height,
             "seconds": res.info.get("seconds"), "method": m.name,
             "encoder": res.info.get("encoder") or res.info.get("model"), "stopped": res.stopped,
             "expires_in": st.settings.output_ttl, "download_name": download}
+
+
+def describe_video(st: WebState, done: dict, order: Order) -> dict:
+    """What /api/jobs answers for a finished video."""
+    m = order.method
+    style_name = str(order.model) if m.needs_model else (order.style.filename if order.style else "")
+    name = catalog.download_name(order.content.filename or "", style_name or "", m.name)
+    return {"url": f"/api/outputs/{done['name']}", "kind": "video", "width": done["width"], "height": done["height"],
+            "frames": done["frames"], "fps": done["fps"], "seconds": done["seconds"], "method": m.name,
+            "encoder": None, "stopped": done["stopped"], "expires_in": st.settings.output_ttl,
+            "download_name": name[:-4] + ".mp4"}

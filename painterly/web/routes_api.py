@@ -30,7 +30,8 @@ def list_methods(st: WebState = Depends(get_state)) -> dict:
     return {"methods": [d["name"] for d in described], "details": described,
             "common": catalog.common_options(s.max_size),
             "models": sorted({n for d in described for n in d["models"]}), "max_size": s.max_size,
-            "max_steps": s.max_steps, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}
+            "max_steps": s.max_steps, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels,
+            "max_video_bytes": s.max_video_bytes, "max_video_seconds": s.max_video_seconds}
 
 
 @router.get("/examples")
@@ -100,5 +101,5 @@ def output(name: str, filename: str = "", st: WebState = Depends(get_state)):
         raise HTTPException(404, "no such result (it may have expired)")
     headers = {}
     if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{catalog.safe_filename(filename)}"'
-    return FileResponse(p, media_type="image/png", headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="{catalog.safe_filename(filename, p.suffix)}"'
+    return FileResponse(p, media_type="video/mp4" if p.suffix == ".mp4" else "image/png", headers=headers)

@@ -34,6 +34,8 @@ class Settings:
     max_pixels: int = 40_000_000            # per uploaded image
     max_size: int = 1024                    # largest output long side (and style side)
     max_steps: int = 1000
+    max_video_bytes: int = 50 * 2**20       # per uploaded video
+    max_video_seconds: float = 10.0         # longest video painted (read from its header)
     output_ttl: float = 3600.0              # seconds a result stays downloadable
     output_dir: Optional[Path] = None       # default: a fresh /tmp/painterly-web-*, removed at shutdown
     device: str = "auto"

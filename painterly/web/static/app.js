@@ -74,11 +74,42 @@ async function prepareImage(file, what) {
   return { blob, name: file.name.replace(/\.[^.]*$/, "") + ".jpg", width: cw, height: ch, note };
 }
 
+const VIDEO = /\.(mp4|m4v|mov|webm|mkv|avi)$/i;
+function isVideo(file) { return file.type.startsWith("video/") || VIDEO.test(file.name); }
+
+async function prepareVideo(file) {
+  // A short video: its size and length checked here in plain words (the server checks its header
+  // too), and its first frame kept as the picture shown while it is painted.
+  const s = state.server;
+  if (file.size > s.max_video_bytes) {
+    throw new Error(`That video is ${(file.size / 2 ** 20).toFixed(0)} MB; this server takes videos of up to ${Math.round(s.max_video_bytes / 2 ** 20)} MB.`);
+  }
+  const url = URL.createObjectURL(file);
+  const v = document.createElement("video");
+  v.muted = true; v.preload = "auto"; v.src = url;
+  const ok = await new Promise((done) => {
+    v.addEventListener("loadeddata", () => done(true), { once: true });
+    v.addEventListener("error", () => done(false), { once: true });
+    setTimeout(() => done(false), 8000);
+  });
+  if (!ok) return { blob: file, name: file.name, url, video: true, width: 0, height: 0, poster: null, note: "" };
+  if (v.duration > s.max_video_seconds + 0.05) {
+    URL.revokeObjectURL(url);
+    throw new Error(`That video is ${v.duration.toFixed(1)} s long; this server paints videos of up to ${s.max_video_seconds} s. Trim it first.`);
+  }
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  c.getContext("2d").drawImage(v, 0, 0);
+  return { blob: file, name: file.name, url, video: true, width: v.videoWidth, height: v.videoHeight,
+           poster: c.toDataURL("image/jpeg", 0.85), note: `A ${v.duration.toFixed(1)} s video` };
+}
+
 function setPhoto(p) {
   // Earlier photos stay alive: the history compares each result with its own photo.
   state.photo = p;
-  const img = $("content-img");
-  img.src = p.url; img.hidden = false;
+  const img = $("content-img"), vid = $("content-video");
+  if (p.video) { vid.src = p.url; vid.hidden = false; img.hidden = true; img.removeAttribute("src"); }
+  else { img.src = p.url; img.hidden = false; vid.hidden = true; vid.removeAttribute("src"); }
   $("content-drop").classList.add("filled");
   $("content-note").textContent = p.note || "";
   $("content-error").textContent = "";
@@ -113,12 +144,13 @@ async function onFile(which, file) {
   const err = $(which + "-error");
   err.textContent = "";
   try {
+    if (which === "content" && isVideo(file)) { setPhoto(await prepareVideo(file)); return; }
     const p = await prepareImage(file, what);
     p.url = URL.createObjectURL(p.blob); p.own = true;
     if (which === "content") setPhoto(p); else setPainting(p);
   } catch (e) {
     err.textContent = plain(e.message);
-    if (which === "content") { state.photo = null; $("content-img").hidden = true; $("content-drop").classList.remove("filled"); $("content-note").textContent = ""; }
+    if (which === "content") { state.photo = null; $("content-img").hidden = true; $("content-video").hidden = true; $("content-drop").classList.remove("filled"); $("content-note").textContent = ""; }
     else { state.painting = null; $("style-img").hidden = true; $("style-drop").classList.remove("filled"); $("style-note").textContent = ""; }
   }
 }
@@ -326,6 +358,7 @@ async function updateWhere() {
   const where = sel ? sel.value : "";
   const ticket = ++whereTicket;
   if (!state.photo) { if (note) note.textContent = ""; return; }
+  if (state.photo.video) { if (note) note.textContent = where ? "A video is painted whole: leave this on the whole picture." : ""; return; }
   if (!where) {
     img.src = state.photo.url; if (note) note.textContent = ""; $("content-drop").classList.remove("masked");
     $("content-note").textContent = state.photo.note || "";
@@ -400,20 +433,34 @@ function bringOutputIntoView() {
 function showLive(url) {
   const viewer = $("viewer");
   $("empty").hidden = true; viewer.hidden = false;
+  $("result-video").hidden = true; $("result-video").pause();
   viewer.classList.add("live");
   const w = state.photo.width, h = state.photo.height;
   if (w && h) viewer.style.setProperty("--ar", (w / h).toFixed(4));
   const pv = $("preview");
-  pv.hidden = false;
-  if (url) pv.src = url; else pv.src = state.photo.url;
+  const still = state.photo.video ? state.photo.poster : state.photo.url;
+  pv.hidden = !url && !still;
+  if (url) pv.src = url; else if (still) pv.src = still;
   pv.style.opacity = url ? "1" : "0.35";
   $("working").hidden = !!url;          // a spinner over the dimmed photo until the first preview
 }
 
 function showResult(entry) {
   state.shown = entry;
-  const viewer = $("viewer");
-  $("empty").hidden = true; viewer.hidden = false;
+  const viewer = $("viewer"), rv = $("result-video");
+  $("empty").hidden = true;
+  rv.hidden = !entry.video; viewer.hidden = !!entry.video;
+  if (entry.video) {
+    if (rv.getAttribute("src") !== entry.url) { rv.src = entry.url; rv.play().catch(() => {}); }
+  } else { rv.pause(); rv.removeAttribute("src"); }
+  const a = $("download");
+  a.href = `${entry.url}?filename=${encodeURIComponent(entry.download.replace(/\.(png|mp4)$/, ""))}`;
+  a.setAttribute("download", entry.download);
+  a.textContent = "Download"; a.title = entry.download;
+  $("result-info").textContent = `${entry.download} · ${entry.info}`;
+  $("actions").hidden = false;
+  for (const b of $("strip").children) b.setAttribute("aria-current", String(b.dataset.url === entry.url));
+  if (entry.video) return;
   viewer.classList.remove("live");
   $("preview").hidden = true; $("working").hidden = true;
   viewer.style.setProperty("--ar", (entry.width / entry.height).toFixed(4));
@@ -421,14 +468,6 @@ function showResult(entry) {
   $("before").src = entry.photoUrl; $("before").hidden = false;
   $("split").value = 50;                // each result starts half and half
   viewer.style.setProperty("--split", "50%");
-  const a = $("download");
-  a.href = `${entry.url}?filename=${encodeURIComponent(entry.download.replace(/\.png$/, ""))}`;
-  a.setAttribute("download", entry.download);
-  a.textContent = "Download";
-  a.title = entry.download;
-  $("result-info").textContent = `${entry.download} · ${entry.info}`;
-  $("actions").hidden = false;
-  for (const b of $("strip").children) b.setAttribute("aria-current", String(b.dataset.url === entry.url));
 }
 
 async function preload(url) {
@@ -441,7 +480,9 @@ function addHistory(entry) {
   state.history.unshift(entry);
   const b = document.createElement("button");
   b.type = "button"; b.dataset.url = entry.url; b.title = entry.download;
-  const i = document.createElement("img"); i.src = entry.url; i.alt = entry.download;
+  const i = document.createElement(entry.video ? "video" : "img");
+  if (entry.video) { i.muted = true; i.preload = "metadata"; }
+  i.src = entry.url; if (!entry.video) i.alt = entry.download;
   b.append(i);
   b.addEventListener("click", () => showResult(entry));
   $("strip").prepend(b);
@@ -457,6 +498,11 @@ async function run() {
     return;
   }
   markInvalid(null);
+  const video = !!state.photo.video;
+  if (video && m.iterative) {
+    $("run-error").textContent = `${splitTitle(m.title)[0]} paints step by step, too slow for a video: pick a one-pass method.`;
+    return;
+  }
   const fd = new FormData();
   fd.append("method", m.name);
   fd.append("content", state.photo.blob, state.photo.name);
@@ -471,7 +517,7 @@ async function run() {
   bringOutputIntoView();
   let job;
   try {
-    const r = await fetch("/api/jobs", { method: "POST", body: fd });
+    const r = await fetch(video ? "/api/videos" : "/api/jobs", { method: "POST", body: fd });
     job = await r.json().catch(() => ({}));
     if (!r.ok) {
       markInvalid(job.field);
@@ -483,10 +529,10 @@ async function run() {
   state.job = job.id;
   const photoUrl = state.photo.url;
   const label = splitTitle(m.title)[0];
-  poll(job, m, photoUrl, label);
+  poll(job, m, photoUrl, label, video);
 }
 
-async function poll(job, m, photoUrl, label) {
+async function poll(job, m, photoUrl, label, video) {
   for (;;) {
     const st = job;
     if (st.state === "waiting") {
@@ -495,19 +541,22 @@ async function poll(job, m, photoUrl, label) {
     } else if (st.state === "running") {
       if (st.steps) {
         const eta = st.eta != null ? ` · ${seconds(st.eta)} left` : "";
-        showProgress(`Step ${st.step} of ${st.steps}${eta}`, st.step / st.steps, true);
+        showProgress(`${video ? "Frame" : "Step"} ${st.step} of ${st.steps}${eta}`, st.step / st.steps, true);
       } else showProgress("Painting…", null, false);
       if (st.preview) showLive(st.preview);
       else $("working-text").textContent = "Painting…";
     } else if (st.state === "done") {
       const r = st.result;
-      await preload(r.url);              // shown once decoded: never a half-loaded or broken picture
-      const stopped = r.stopped ? (r.stopped === "interrupted" ? `Stopped at step ${st.step} of ${st.steps}: kept the best image so far.` : plain(r.stopped)) : "";
-      const entry = { url: r.url, width: r.width, height: r.height, download: r.download_name, photoUrl,
-                                      info: `${r.width}×${r.height} · ${r.seconds < 1 ? r.seconds.toFixed(2) : r.seconds.toFixed(1)} s · ${label}` };
+      if (r.kind !== "video") await preload(r.url);   // shown once decoded: never a half-loaded or broken picture
+      const stopped = !r.stopped ? "" : r.stopped !== "interrupted" ? plain(r.stopped)
+        : video ? `Stopped at frame ${st.step} of ${st.steps}: kept the frames painted so far.`
+        : `Stopped at step ${st.step} of ${st.steps}: kept the best image so far.`;
+      const what = video ? `${r.frames} frames · ` : "";
+      const entry = { url: r.url, width: r.width, height: r.height, download: r.download_name, photoUrl, video,
+                      info: `${r.width}×${r.height} · ${what}${r.seconds < 1 ? r.seconds.toFixed(2) : r.seconds.toFixed(1)} s · ${label}` };
       addHistory(entry);
       showResult(entry);
-      finish(null, stopped || "Done. Drag across the picture to compare with your photo.");
+      finish(null, stopped || (video ? "Done: your painted video, with its sound." : "Done. Drag across the picture to compare with your photo."));
       requestAnimationFrame(bringOutputIntoView);
       return;
     } else if (st.state === "cancelled") {
