@@ -72,9 +72,15 @@ def ray_cluster():
     import ray
 
     from painterly.engines import ray as ray_engine
+    handler = signal.getsignal(signal.SIGTERM)
     ray_engine.start_local(num_cpus=2)
-    yield ray
-    ray.shutdown()
+    try:
+        assert signal.getsignal(signal.SIGTERM) is handler        # ray.init's sys.exit handler is undone
+        assert ray.util.get_node_ip_address() == "127.0.0.1"       # reachable from this machine only
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+        yield ray
+    finally:
+        ray.shutdown()
 
 
 # ----------------------------------------------------------------------------- local engine, no Ray
@@ -145,18 +151,21 @@ def test_the_local_engine_never_imports_ray(photos, style_path, tmp_path):
 
 # ----------------------------------------------------------------------------- the Ray engine
 
-def test_ray_paints_byte_identical_pictures_with_the_same_summary(ray_cluster, photos, local_out, style_path,
-                                                                  tmp_path, capsys):
-    lines = {}
+def test_ray_paints_byte_identical_pictures_with_the_same_summary(ray_cluster, photos, style_path, tmp_path,
+                                                                  capsys):
+    """At 128 px (not 48) a convolution's sums depend on the number of threads: the driver prepares the
+    style with the workers' thread count, as the local engine does with its own."""
+    lines, pics = {}, {}
     for engine in ("local", "ray"):
         out = tmp_path / engine
-        code = cli.main(["stylize", str(photos), str(style_path), "--method", "adain", "--size", "48", "--device",
+        code = cli.main(["stylize", str(photos), str(style_path), "--method", "adain", "--size", "128", "--device",
                          "cpu", "--engine", engine, "--threads", "1", "--quiet", "-o", str(out)]
                         + (["--batch-size", "2"] if engine == "ray" else []))
         err = capsys.readouterr().err.replace(str(out), "OUT").strip().splitlines()
         lines[engine] = (code, [e for e in err if e.startswith(("painterly:", "stylised"))])
-        assert _pictures(out) == _pictures(local_out), engine
+        pics[engine] = _pictures(out)
         _no_partials(out)
+    assert len(pics["ray"]) == 7 and pics["ray"] == pics["local"]
     assert lines["ray"] == lines["local"]
     assert lines["ray"][0] == 2 and lines["ray"][1][-1] == "stylised 7 of 8 images into OUT; skipped 1"
     assert "broken.jpg" in lines["ray"][1][0]
@@ -312,7 +321,7 @@ def test_segments_painted_apart_join_as_smoothly_as_one_run(ray_cluster, style_p
     from painterly import video
     from painterly.pipeline import Painter, make_request
     from painterly.temporal import metrics, synthetic
-    c = synthetic.Clip("pan", size=(96, 64), frames=18)
+    c = synthetic.Clip("pan", size=(96, 64), frames=30)
     sc, _ = synthetic.pictures(c, np.asarray(Image.open(ROOT / "painterly" / "data" / "tubingen.jpg").convert("RGB")))
     frames = tmp_path / "frames"
     frames.mkdir()
@@ -327,10 +336,10 @@ def test_segments_painted_apart_join_as_smoothly_as_one_run(ray_cluster, style_p
         batch.stylize_video(frames, out, [style_path], size=96, engine=eng, **ADAIN_ANY)
         return metrics.warping_errors(video.read_all(out), flows, masks)
     one_run = errors(tmp_path / "local")
-    joined = errors(tmp_path / "ray", engine="ray", segment=6, overlap=4, threads=1)
-    cold = errors(tmp_path / "cold", engine="ray", segment=6, overlap=0, threads=1)
-    borders = [5, 11]                                          # frame 5 -> 6 and 11 -> 12
+    joined = errors(tmp_path / "ray", engine="ray", segment=10, overlap=8, threads=1)     # the default overlap
+    cold = errors(tmp_path / "cold", engine="ray", segment=10, overlap=0, threads=1)
+    borders = [9, 19]                                          # frame 9 -> 10 and 19 -> 20
     at = lambda e: max(e[t] for t in borders)                  # noqa: E731
     assert at(joined) < 2 * stable and metrics.mean(joined) < 2 * stable, (at(joined) / stable)
-    assert at(joined) < 1.5 * max(one_run[t] for t in borders)
+    assert metrics.mean(one_run) < 2 * stable
     assert at(cold) > 2 * stable, at(cold) / stable

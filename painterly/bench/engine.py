@@ -114,7 +114,9 @@ def engine_benchmark(count: int = 200, size: int = 512, method: str = "adain", w
     local_ips = statistics.mean(x["images_per_second"] for x in loc)
     local_steady = statistics.mean(x["steady_images_per_second"] or x["images_per_second"] for x in loc)
     per_worker = rf["seconds_per_picture_on_worker"]
-    startup = max(rf["first_picture_seconds"].values()) - per_worker
+    startup = max(rf["first_picture_seconds"].values()) - batch_size * per_worker
+    ideal = workers / per_worker          # the workers painting back to back, nothing else
+    steady = rf["steady_images_per_second"]
     return {
         "benchmark": "engine", "machine": bench._machine(), "quick": quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_average": os.getloadavg(), "photos": count, "photo_source": source, "size": size, "method": method,
@@ -127,8 +129,10 @@ def engine_benchmark(count: int = 200, size: int = 512, method: str = "adain", w
         "local_images_per_second": round(local_ips, 4),
         "ray_images_per_second": rf["images_per_second"],
         "ray_overhead_job": round(local_ips / rf["images_per_second"] - 1, 4),
-        "ray_overhead_steady": (round(local_steady / rf["steady_images_per_second"] - 1, 4)
-                                if rf["steady_images_per_second"] else None),
+        "ray_overhead_steady": (round(local_steady / steady - 1, 4) if steady else None),
+        "ray_images_per_second_if_workers_only_painted": round(ideal, 4),
+        "ray_own_overhead_steady": round(ideal / steady - 1, 4) if steady else None,
+        "ray_own_overhead_job": round(ideal / rf["images_per_second"] - 1, 4),
         "prediction": {
             "seconds_per_picture_per_worker": per_worker,
             "images_per_second_per_worker": round(1 / per_worker, 4),

@@ -45,6 +45,21 @@ def _import_ray() -> Any:
     return ray
 
 
+@contextlib.contextmanager
+def _own_sigterm() -> Iterator[None]:
+    """ray.init replaces the SIGTERM handler with sys.exit; painterly's (stop like Ctrl-C, keep what
+    exists, exit code 130) is put back."""
+    import signal
+    import threading
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+
+
 def start_local(num_cpus: Optional[int] = None, num_gpus: Optional[int] = None) -> Any:
     """Start a Ray cluster on this machine for this process, reachable from 127.0.0.1 only (no
     dashboard). Ray binds its servers to the node's address; outside Ray's multi-machine mode
@@ -55,8 +70,9 @@ def start_local(num_cpus: Optional[int] = None, num_gpus: Optional[int] = None) 
     from ray._private import ray_constants
     was, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
     try:     # ERROR while starting: not its notice that the cluster uses token authentication
-        return ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False,
-                        logging_level=logging.ERROR, log_to_driver=False)
+        with _own_sigterm():
+            return ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False,
+                            logging_level=logging.ERROR, log_to_driver=False)
     finally:
         logging.getLogger("ray").setLevel(logging.WARNING)
         ray_constants.ENABLE_RAY_CLUSTER = was
@@ -76,7 +92,8 @@ def connected(options: EngineOptions) -> Iterator[Any]:
         return
     if options.address:
         try:
-            ray.init(address=options.address, logging_level=logging.WARNING, log_to_driver=False)
+            with _own_sigterm():
+                ray.init(address=options.address, logging_level=logging.WARNING, log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as e:
             from ..options import OptionError
             raise OptionError("address", f"{options.address}: no Ray cluster answers there ({e})") from None
@@ -201,8 +218,14 @@ def run(job: FolderJob, options: EngineOptions, report: Callable[[Outcome], None
         n, threads, cpus, use_gpu = plan_workers(ray.cluster_resources(), job.request.transfer.device,
                                                  options.workers, options.threads)
         painter = Painter(job.request)
-        if not use_gpu or painter.device.startswith("cuda"):    # prepared here on the workers' kind of device
-            painter = first_good(painter, [i.source for i in job.items]) or painter
+        if not use_gpu or painter.device.startswith("cuda"):    # prepared here on the workers' kind of device,
+            import torch                                        # with their threads (the sums' order)
+            saved = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                painter = first_good(painter, [i.source for i in job.items]) or painter
+            finally:
+                torch.set_num_threads(saved)
         shipped = ray.put((painter, request_files(job.request)))
         items = [{"source": i.source, "output": i.output} for i in job.items]
         ds = ray.data.from_items(items, override_num_blocks=max(1, math.ceil(len(items) / options.batch_size)))
