@@ -153,8 +153,8 @@ def test_the_local_engine_never_imports_ray(photos, style_path, tmp_path):
 
 def test_ray_paints_byte_identical_pictures_with_the_same_summary(ray_cluster, photos, style_path, tmp_path,
                                                                   capsys):
-    """At 128 px (not 48) a convolution's sums depend on the number of threads: the driver prepares the
-    style with the workers' thread count, as the local engine does with its own."""
+    """Both engines at one torch thread per painting process (at 128 px a convolution's sums can depend on
+    the thread count)."""
     lines, pics = {}, {}
     for engine in ("local", "ray"):
         out = tmp_path / engine
