@@ -19,7 +19,8 @@ from typing import Any, Optional
 
 from . import __version__, methods
 from .errors import InputError
-from .options import OptionError, add_arguments, check_fields, flag_names, from_args, number, positive_int
+from .options import (OptionError, add_arguments, check_fields, flag_names, from_args, number, positive_int,
+                      positive_number)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -181,7 +182,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     cg.add_argument("--preset", choices=("small-batch", "large-batch", "large-batch-decay"), default=None,
                     help="the source project's settings (options given as well win): batch 2 / batch 16 "
                          "constant lr 1e-3 / batch 16 lr 2e-3 x0.99 every 2 epochs")
-    cg.add_argument("--epoch-scale", type=number, default=1.0,
+    cg.add_argument("--epoch-scale", type=positive_number, default=1.0,
                     help="multiply the epochs (e.g. 0.05 for a quick run of a preset)")
     _training_options(cg, trainer("train-cyclegan", "painterly.methods.cyclegan.train:CycleGANOptions"), "OUT/checkpoint.pt")
     cg.set_defaults(func=cmd_train_cyclegan)
@@ -444,7 +445,7 @@ def cmd_train_cyclegan(args: argparse.Namespace) -> int:
     from .methods.cyclegan.train import PRESETS, CycleGANOptions, train_cyclegan
     base = CycleGANOptions(**PRESETS[args.preset]) if args.preset else None
     opts = from_args(CycleGANOptions, args, base=base)
-    opts = dataclasses.replace(opts, epochs=max(1, round(opts.epochs * args.epoch_scale)))
+    opts = check_fields(dataclasses.replace(opts, epochs=max(1, round(min(opts.epochs * args.epoch_scale, 1e9)))))
     return _train(args, train_cyclegan, opts, (args.domain_a, args.domain_b, args.output), opts.epochs,
                   "train-cyclegan", lambda res: (f"saved {res.output}/G_A2B.pt and G_B2A.pt ({opts.epochs} epochs, "
                                                  f"{res.step} steps, {res.seconds / 60:.1f} min; samples in "

@@ -41,6 +41,9 @@ class OptionError(InputError):
 
 #: Largest random seed every generator takes (torch's, NumPy's via modulo, Python's).
 SEED_MAX = 2**63 - 1
+#: Most steps any run may ask for (a day of Gatys steps at 32 px; 100 times Johnson's training):
+#: a larger number is a typo, refused instead of run until someone stops it.
+STEPS_MAX = 1_000_000
 
 
 def opt(default: Any = dataclasses.MISSING, *, help: str = "", choices: Optional[Sequence] = None,
@@ -129,10 +132,18 @@ def _num(v: float) -> str:
 
 
 def whole_number(s: str) -> int:
+    """'300', or a whole number in exponent form ('1e3'); the field's bounds are checked later."""
     try:
         return int(s)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{s}' is not a whole number") from None
+        pass
+    try:
+        v = float(s)
+    except ValueError:
+        v = math.nan
+    if math.isfinite(v) and v.is_integer():
+        return int(v)
+    raise argparse.ArgumentTypeError(f"'{s}' is not a whole number")
 
 
 def positive_int(s: str) -> int:
@@ -147,6 +158,14 @@ def number(s: str) -> float:
         return float(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
+
+
+def positive_number(s: str) -> float:
+    """A finite number above 0 (nan, inf, 0 and negatives are refused)."""
+    v = number(s)
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {s}")
+    return v
 
 
 def names(s: str) -> tuple[str, ...]:

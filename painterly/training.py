@@ -29,7 +29,7 @@ from PIL import Image
 
 from . import checkpoints, images
 from .errors import InputError, SkippedInput
-from .options import SEED_MAX, check_fields, opt
+from .options import SEED_MAX, STEPS_MAX, check_fields, opt
 from .signals import stop_on_sigterm, uninterrupted
 
 Callback = Callable[[dict], None]
@@ -41,7 +41,7 @@ Callback = Callable[[dict], None]
 TRAIN_FIELDS: dict[str, tuple[Any, dict]] = {
     "size": (256, dict(min=32, help="crop size of the training photos")),
     "batch_size": (4, dict(min=1, help="photos per step and process")),
-    "steps": (2000, dict(min=1, help="training steps")),
+    "steps": (2000, dict(min=1, max=STEPS_MAX, help="training steps")),
     "lr": (1e-3, dict(above=0, help="Adam learning rate")),
     "seed": (0, dict(min=0, max=SEED_MAX, help="random seed")),
     "checkpoint_every": (200, dict(min=0, metavar="N", help="save the model and a checkpoint every N steps (0: at "
@@ -72,12 +72,8 @@ class TrainOptions:
     workers: int = train_option("workers")
 
     def validate(self) -> None:
-        """Check every field's declared bounds and choices, and a loss network by its name
-        (OptionError names the field)."""
+        """Check every field's declared bounds and choices (OptionError names the field)."""
         check_fields(self)
-        if isinstance(getattr(self, "encoder", None), str):
-            from .weights import check_encoder
-            check_encoder(self.encoder)
 
 
 # ----------------------------------------------------------------------------- data

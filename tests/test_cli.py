@@ -152,3 +152,97 @@ def test_bench_quick_writes_json(tmp_path):
     losses = [t["target_loss"] for t in conv["targets"]]
     assert losses[0] > losses[1] > losses[2] > 0                    # the fixed targets get harder
     assert all(t["single_scale_seconds"] > 0 for t in conv["targets"])
+
+
+# ----------------------------------------------------------------------------- issue 27: signals and serve
+
+def _painterly(*args):
+    env = {**os.environ, "PAINTERLY_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "painterly", *map(str, args)], stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT], [signal.SIGTERM, signal.SIGTERM]])
+def test_signals_during_start_up_are_one_line_and_exit_130(tmp_path, content_path, style_path, signals):
+    """SIGTERM while PyTorch loads used to kill silently; a second Ctrl-C 50 ms after the first
+    killed the process by the signal (CPython resets its handlers at exit)."""
+    p = _painterly("stylize", content_path, style_path, "--size", "32", "--steps", "500", "-o", tmp_path / "o.png")
+    time.sleep(0.3)
+    for s in signals:
+        p.send_signal(s)
+        time.sleep(0.05)
+    err = p.communicate(timeout=120)[1]
+    assert p.returncode == 130, err
+    assert err.strip() == "painterly: interrupted"
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_second_ctrl_c_while_the_first_saves_still_saves_and_exits_130(tmp_path, content_path, style_path):
+    out = tmp_path / "out.png"
+    p = _painterly("stylize", content_path, style_path, "-o", out, "--size", "64", "--steps", "100000",
+                   "--save-every", "1", "--quiet")
+    deadline = time.time() + 120
+    while not (tmp_path / "out_step00002.png").exists():
+        assert p.poll() is None and time.time() < deadline, p.stderr.read() if p.poll() is not None else "timeout"
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "saved the best image so far" in err
+    assert Image.open(out).size == (64, 48) and not [f for f in os.listdir(tmp_path) if f.endswith(".part")]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--port", "70000"], "--port: must be between 1 and 65535"),
+    (["--port", "-1"], "--port: must be between 1 and 65535"),
+    (["--max-megapixels", "nan"], "--max-megapixels: must be a finite number above 0, got nan"),
+    (["--max-megapixels", "-1"], "--max-megapixels: must be a finite number above 0, got -1"),
+    (["--output-ttl", "-1"], "--output-ttl: must be a finite number above 0, got -1"),
+    (["--output-ttl", "nan"], "--output-ttl: must be a finite number above 0, got nan"),
+])
+def test_serve_refuses_bad_limits_in_one_line(capsys, argv, needle):
+    with pytest.raises(SystemExit) as e:
+        main(["serve", *argv])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and needle in err and "Traceback" not in err, err
+
+
+def test_serve_on_a_port_in_use_says_so_before_serving(capsys):
+    pytest.importorskip("uvicorn")
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["serve", "--port", str(port), "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "serving on" not in err, err
+    assert f"127.0.0.1:{port} is already in use" in err and "--port" in err
+    code = main(["serve", "--host", "no-such-host.invalid", "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--host no-such-host.invalid" in err and len(err.splitlines()) == 1, err
+
+
+def test_serve_listens_where_it_says_and_stops_on_sigterm(tmp_path):
+    pytest.importorskip("uvicorn")
+    import re
+    import urllib.request
+    p = _painterly("serve", "--port", "0", "--device", "cpu")
+    line = p.stderr.readline()
+    m = re.search(r"serving on http://127\.0\.0\.1:(\d+)/", line)
+    assert m, line
+    deadline = time.time() + 60
+    while True:
+        try:
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                    f"http://127.0.0.1:{m.group(1)}/", timeout=5) as r:
+                assert r.status == 200
+                break
+        except OSError:
+            assert time.time() < deadline and p.poll() is None
+            time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130 and err.strip() == "painterly: interrupted", err

@@ -86,3 +86,23 @@ def test_shipped_model_files_load_without_executing_code():
     assert all(load_decoder(p).level for p in shipped().values())
     with pytest.raises(InputError, match="does not exist"):
         checkpoints.load("/nonexistent/file.pt")
+
+
+@pytest.mark.parametrize("make", ["plain pickle", "pickle with numpy"])
+def test_a_foreign_pickle_is_one_line_without_torchs_warning(tmp_path, capsys, content_path, make):
+    """torch's weights-only reader warns "Detected pickle protocol 4 ..." (with its site-packages
+    path) on a plain pickle: the user sees only painterly's line."""
+    import pickle
+    import warnings
+    path = tmp_path / "model.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"a": 1} if make == "plain pickle" else {"a": np.zeros(3)}, f, protocol=4)
+    for argv in (["stylize", str(content_path), "--model", str(path), "--size", "32", "-o", str(tmp_path / "o.png")],
+                 ["stylize", str(content_path), str(path), "--method", "magenta", "--size", "32",
+                  "-o", str(tmp_path / "o.png")]):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and str(path) in err, err
+        assert not [w for w in caught if "pickle" in str(w.message)], [str(w.message) for w in caught]

@@ -118,6 +118,15 @@ def test_results_expire_and_names_are_not_paths(tmp_path, uploads):
     assert client.get("/api/outputs/..%2F..%2Fetc%2Fpasswd").status_code == 404
 
 
+def test_transfers_share_the_cores_and_the_rest_of_the_process_keeps_its_threads(tmp_path):
+    import torch
+    before = torch.get_num_threads()
+    app = create_app(settings(tmp_path, concurrency=(os.cpu_count() or 1) + 1))
+    with TestClient(app):
+        inside = asyncio.run(app.state.web.in_transfer_thread(torch.get_num_threads))
+    assert inside == 1 and torch.get_num_threads() == before
+
+
 def test_job_queue_bounds_waiting_jobs_without_holding_threads():
     async def scenario():
         q = JobQueue(concurrency=1, max_waiting=1)

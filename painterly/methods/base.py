@@ -145,7 +145,7 @@ class Method:
     style_memory: Optional[Callable[[int, Any], int]] = None      # peak bytes of encoding an N-pixel style
     style_field: Optional[str] = None          # the option that sets the style size (named when it is too large)
     iterative: bool = False                    # many steps: live preview, progress, history
-    strength_field: Optional[str] = None       # option that realises strength natively (else a blend)
+    strength_field: Optional[str] = None       # option that also takes the strength (a native mix; the blend follows)
     models: Optional[Callable[[], list[ModelInfo]]] = None     # listing when needs_model
     network: Optional[Callable[[str], torch.nn.Module]] = None   # model name/file -> its one network (ONNX export)
     bench: Optional[Callable[[str], tuple[str, Callable[[torch.Tensor, torch.Tensor], Any]]]] = None

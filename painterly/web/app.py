@@ -32,7 +32,6 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         memory.bound_heap()
-        memory.share_threads(s.concurrency)
         try:
             yield
         finally:            # stop what runs, then remove the results folder

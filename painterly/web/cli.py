@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import socket
 import sys
 
 from ..errors import InputError
-from ..options import number, positive_int, whole_number
+from ..options import positive_int, positive_number, whole_number
 
 
 def port(s: str) -> int:
@@ -20,14 +19,6 @@ def port(s: str) -> int:
     v = whole_number(s)
     if not 0 <= v <= 65535:
         raise argparse.ArgumentTypeError(f"must be between 1 and 65535 (or 0: any free port), got {v}")
-    return v
-
-
-def positive_number(s: str) -> float:
-    """A finite number above 0 (nan, inf, 0 and negatives are refused)."""
-    v = number(s)
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {s}")
     return v
 
 

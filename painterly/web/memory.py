@@ -41,14 +41,16 @@ def bound_heap(arenas: int = 2) -> bool:
     return bool(lib.mallopt(_M_ARENA_MAX, arenas)) and return_freed_memory()
 
 
-def share_threads(concurrency: int) -> int:
-    """Split the cores between the transfers running at once (torch's intra-op threads), so
-    parallel jobs do not oversubscribe the CPU; returns the threads each transfer gets."""
+def threads_per_transfer(concurrency: int) -> int:
+    """The cores split between the transfers running at once, so parallel jobs do not oversubscribe the CPU."""
+    return max(1, (os.cpu_count() or 1) // max(1, concurrency))
+
+
+def limit_threads(n: int) -> None:
+    """Worker-thread initializer: torch's intra-op threads for transfers run from this thread
+    (OpenMP's count is per calling thread, so nothing else in the process changes)."""
     import torch
-    n = max(1, (os.cpu_count() or 1) // max(1, concurrency))
-    if torch.get_num_threads() > n:
-        torch.set_num_threads(n)
-    return torch.get_num_threads()
+    torch.set_num_threads(n)
 
 
 def release() -> None:

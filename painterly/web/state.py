@@ -51,7 +51,9 @@ class WebState:
         self.queue = JobQueue(s.concurrency, s.max_waiting)
         self.book = JobBook(s.output_ttl)
         self.store = OutputStore(folder, s.output_ttl, owned=owned)
-        self._transfers = ThreadPoolExecutor(s.concurrency, thread_name_prefix="painterly-transfer")
+        self._transfers = ThreadPoolExecutor(s.concurrency, thread_name_prefix="painterly-transfer",
+                                             initializer=memory.limit_threads,
+                                             initargs=(memory.threads_per_transfer(s.concurrency),))
         self._decoders = ThreadPoolExecutor(2, thread_name_prefix="painterly-decode")
 
     async def in_transfer_thread(self, fn: Callable[..., T], *args: Any) -> T:

@@ -2,8 +2,9 @@
 
 `run` receives a `Run`: the request (its options in `r.options`, the shared ones in
 `r.request.transfer`), and the photo and styles decoded at the size they are used. It returns an
-`Output`. The pipeline does the rest: decoding, strength (a blend with the photo, unless the
-method declares `strength_field`), preserved colours, the mask, saving.
+`Output`. The pipeline does the rest: decoding, strength (a blend with the photo, so that 0 is
+the photo; a method that also mixes natively declares `strength_field`), preserved colours, the
+mask, saving.
 """
 
 from __future__ import annotations

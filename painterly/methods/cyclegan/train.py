@@ -51,7 +51,7 @@ class CycleGANOptions(training.TrainOptions):
     blocks: int = opt(9, min=1, help="ResNet residual blocks")
     size: int = train_option("size", 128, help="training crop")
     batch_size: int = train_option("batch_size", 2, help="images per step and process")
-    epochs: int = opt(200, min=1, help="epochs")
+    epochs: int = opt(200, min=1, max=100_000, help="epochs")
     lr: float = train_option("lr")
     betas: tuple[float, float] = (0.5, 0.999)
     schedule: str = opt("constant", choices=SCHEDULES, help="learning-rate schedule per epoch")

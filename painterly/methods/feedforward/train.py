@@ -44,6 +44,10 @@ class StyleTrainOptions(training.TrainOptions):
     encoder: str = opt(weights.AUTO, help="loss / feature network")
     amp: bool = train_option("amp")
 
+    def validate(self) -> None:
+        super().validate()
+        weights.check_encoder(self.encoder)
+
 
 def default_style_weight(encoder: str) -> float:
     """β that balances Gram style against relu2_2 content for an encoder's input scale."""

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from ...options import OptionError, SEED_MAX, check_fields, check_together, opt
+from ...options import SEED_MAX, STEPS_MAX, OptionError, check_fields, check_together, opt
 
 DEFAULT_CONTENT_LAYERS = ("conv4_2",)
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -38,7 +38,7 @@ def parse_layers(spec, option: str = "layers") -> dict[str, float]:
 class GatysOptions:
     """Every knob of a Gatys run; defaults follow the paper where it gives one."""
 
-    steps: int = opt(300, min=1, help="iterations (per scale)")
+    steps: int = opt(300, min=1, max=STEPS_MAX, help="iterations (per scale)")
     content_weight: float = opt(1.0, min=0, help="weight of the content loss (Gatys' alpha)")
     style_weight: Optional[float] = opt(None, min=0, help="weight of the style loss (Gatys' beta; default: a "
                                                           "balanced value for the encoder, e.g. 1e-4 for "
@@ -56,7 +56,8 @@ class GatysOptions:
                            help="L-BFGS steps: auto = the plain quasi-Newton step (one evaluation per step), "
                                 "switching to a strong-Wolfe line search if a step overshoots; strong_wolfe "
                                 "from the start (slower to get going); none = never")
-    scales: int = opt(1, min=1, help="coarse-to-fine levels, each half the size of the next (try 3 for >1000 px)")
+    scales: int = opt(1, min=1, max=16,
+                      help="coarse-to-fine levels, each half the size of the next (try 3 for >1000 px)")
     low_memory: Optional[bool] = opt(None, web=False, help="recompute activations in the backward pass: ~40% less "
                                                            "memory, ~1/3 slower (default: on from 0.5 megapixels)")
     pooling: str = opt("max", choices=("max", "avg"), help="VGG pooling (Gatys used avg)")

@@ -127,6 +127,14 @@ class _Diverged(Exception):
     """Raised inside the closure when the loss is NaN/inf or explodes."""
 
 
+def check_scales(h: int, w: int, scales: int) -> None:
+    """OptionError naming `scales` when an (h, w) output cannot have that many levels."""
+    possible = len(_scale_sizes(h, w, scales))
+    if scales > possible:
+        raise OptionError("scales", f"{scales} is more than a {w}x{h} output can have: at most {possible} here (each "
+                                    "level is half the next, and the coarsest keeps 32 px on its short side)")
+
+
 def _scale_sizes(h: int, w: int, scales: int) -> list[tuple[int, int]]:
     """Sizes from coarse to fine, each level half the next, never below 32 px on the short side."""
     out = []
@@ -375,6 +383,7 @@ def run(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Optional
     content = content.to(dev)
     images.check_min_size(content, "content image")
     h, w = content.shape[-2:]
+    check_scales(h, w, o.scales)
     history: list[dict] = []
     t0 = time.perf_counter()
     step, best, stopped = 0, None, None

@@ -20,7 +20,7 @@ from torch import nn
 from ... import images, training, weights
 from ...errors import InputError
 from ...features import Encoder
-from ...options import OptionError, opt
+from ...options import STEPS_MAX, OptionError, opt
 from ...training import train_option
 from ..gatys.options import DEFAULT_STYLE_LAYERS
 from ...losses import gram_matrix
@@ -46,6 +46,10 @@ class FastStyleOptions(training.TrainOptions):
     init: str = opt("nearest", choices=("nearest", "mean"),
                     help="start from the best-scoring of the 26 styles on one batch, or their mean")
     encoder: str = opt(weights.AUTO, help="loss network")
+
+    def validate(self) -> None:
+        super().validate()
+        weights.check_encoder(self.encoder)
 
 
 class StyleRow(nn.Module):
@@ -149,7 +153,8 @@ def train_fast_style(style: images.ImageLike, data: Union[str, os.PathLike], out
 class RefineOptions:
     """`painterly refine-style`: optimise a painting's style vector on photos (seconds)."""
 
-    steps: int = opt(30, min=0, help="Adam steps on the 100 numbers (0: save the predictor's vector as is)")
+    steps: int = opt(30, min=0, max=STEPS_MAX,
+                     help="Adam steps on the 100 numbers (0: save the predictor's vector as is)")
     lr: float = opt(0.05, above=0, help="Adam learning rate")
     size: int = opt(512, min=64, help="long side the photos (and the painting's Gram targets) are used at: "
                                       "the size you will paint at (a vector refined at 256 px can paint worse at 512)")
