@@ -44,9 +44,10 @@ def test_decoded_adain_output_moves_to_style_statistics(content, style):
 def test_alpha_zero_is_the_decoders_reconstruction(content, style):
     out, _ = run("adain", content, [style], ArbitraryOptions(alpha=0.0))
     d = load_decoder(default_decoders("adain")[0])
-    from painterly.methods.arbitrary.stylize import PAD_MULTIPLE
+    from painterly.methods.arbitrary.stylize import pad_multiple
     h, w = content.shape[-2:]
-    padded = torch.nn.functional.pad(content, (0, (-w) % PAD_MULTIPLE, 0, (-h) % PAD_MULTIPLE), mode="reflect")
+    m = pad_multiple([d.level])
+    padded = torch.nn.functional.pad(content, (0, (-w) % m, 0, (-h) % m), mode="reflect")
     with torch.inference_mode():          # the photo is run padded to the encoders' multiple, then cropped
         rec = d.decoder(_feats(padded)).clamp(0, 1)[..., :h, :w]
     torch.testing.assert_close(out, rec, atol=1e-5, rtol=0)

@@ -18,7 +18,11 @@ from .pairs import encoder, load_decoder, shipped
 from .transforms import transfer
 
 KINDS = ("adain", "wct")
-PAD_MULTIPLE = 16          # relu5_1 is four poolings deep
+
+
+def pad_multiple(levels: Sequence[str]) -> int:
+    """The size every level's encoder divides exactly: relu{k}_1 lies k-1 poolings deep."""
+    return max(2 ** (int(level[4]) - 1) for level in levels)
 DEFAULT_LEVELS = {"adain": ("relu3_1",), "wct": ("relu3_1", "relu2_1", "relu1_1")}
 
 
@@ -83,10 +87,12 @@ def run(kind: str, content: torch.Tensor, styles: Sequence[torch.Tensor], option
     if levels is None:
         levels = prepare_levels(kind, styles, options, options.style_size or max(content.shape[-2:]))
     regions = _labels(options, content, styles, style_masks) if options.content_labels is not None else None
-    # the encoders pool up to four times: pad to a multiple of 16 so every decoder gives back the photo's
-    # size (an odd size lost up to 15 px and no longer matched its mask), and crop at the end
+    # pad to the multiple the deepest level's poolings need, so every decoder gives back the photo's size
+    # (an odd size lost up to 15 px and no longer matched its mask), and crop at the end; sizes that are
+    # already a multiple (and tiles) run unpadded, as before
     h, w = content.shape[-2:]
-    pad = (0, (-w) % PAD_MULTIPLE, 0, (-h) % PAD_MULTIPLE)
+    m = pad_multiple([d.level for d, _, _ in levels])
+    pad = (0, (-w) % m, 0, (-h) % m)
     x = F.pad(content.to(dev), pad, mode="reflect") if any(pad) else content.to(dev)
     masks = ([F.pad(m.to(dev), pad, mode="replicate") if any(pad) else m.to(dev) for m in style_masks]
              if style_masks is not None else None)
