@@ -863,7 +863,7 @@ def test_page_as_a_person_uses_it(live_server, content_path, style_path, tmp_pat
             page.click("#run")
             page.wait_for_selector("#working:not([hidden])", timeout=5000)      # a spinner, not a broken image
             page.wait_for_function("document.querySelector('#status').textContent.includes('left')", timeout=60000)
-            page.wait_for_selector("#preview:not([hidden])[src^='/api/jobs/']", timeout=60000)
+            page.wait_for_selector("#preview:not([hidden])[src^='blob:']", timeout=60000)   # fetched whole, then shown
             page.wait_for_function("+(/Step (\\d+)/.exec(document.querySelector('#status').textContent) || [0, 0])[1] >= 6",
                                    timeout=60000)
             assert _visible_in_viewport(page, "#preview") and page.is_visible("#stop")

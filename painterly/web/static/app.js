@@ -439,11 +439,27 @@ function showLive(url) {
   if (w && h) viewer.style.setProperty("--ar", (w / h).toFixed(4));
   const pv = $("preview");
   const still = state.photo.video ? state.photo.poster : state.photo.url;
-  pv.hidden = !url && !still;
-  if (url) pv.src = url; else if (still) pv.src = still;
-  pv.style.opacity = url ? "1" : "0.35";
-  $("working").hidden = !!url;          // a spinner over the dimmed photo until the first preview
+  const ticket = ++previewTicket;
+  if (!url) {                           // a spinner over the dimmed photo until the first preview
+    pv.hidden = !still;
+    if (still) pv.src = still;
+    pv.style.opacity = "0.35";
+    $("working").hidden = false;
+    return;
+  }
+  // The preview is fetched first and shown only once it arrived whole: a job that ends meanwhile drops
+  // its preview (404), and an <img> pointed at it would show the broken-image icon.
+  fetch(url).then((r) => (r.ok ? r.blob() : null)).catch(() => null).then((blob) => {
+    if (!blob || ticket !== previewTicket || !$("viewer").classList.contains("live")) return;
+    if (previewUrl) URL.revokeObjectURL(previewUrl);     // our own copy only, never the photo's URL
+    previewUrl = URL.createObjectURL(blob);
+    pv.src = previewUrl;
+    pv.hidden = false; pv.style.opacity = "1";
+    $("working").hidden = true;
+  });
 }
+let previewTicket = 0;
+let previewUrl = null;             // the object URL of the preview on screen
 
 function showResult(entry) {
   state.shown = entry;
