@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clips import make_clip
 from painterly import batch, cli, storage
 from painterly.engines.options import EngineOptions
 
@@ -267,34 +268,6 @@ def test_files_the_request_names_travel_to_workers_that_lack_them(style_path, tm
 
 # ----------------------------------------------------------------------------- videos on Ray
 
-def _clip_with_audio(path: Path, n: int = 12, w: int = 64, h: int = 48, fps: int = 10) -> Path:
-    """A small H.264 clip panning over noise, with an AAC tone as long as the video."""
-    import av
-    rng = np.random.default_rng(0)
-    base = rng.integers(0, 255, (h, w + 2 * n, 3), dtype=np.uint8)
-    with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=fps)
-        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-        a = c.add_stream("aac", rate=16000)
-        a.layout = "mono"
-        for i in range(n):
-            for p in v.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(base[:, 2 * i:2 * i + w]),
-                                                         format="rgb24")):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-        total = 16000 * n // fps
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / 16000)).astype(np.float32)
-        for k in range(0, total, 1024):
-            f = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="fltp", layout="mono")
-            f.sample_rate, f.pts = 16000, k
-            for p in a.encode(f):
-                c.mux(p)
-        for p in a.encode():
-            c.mux(p)
-    return path
-
-
 def _audio_packets(path: Path) -> list[bytes]:
     import av
     with av.open(str(path)) as c:
@@ -303,7 +276,7 @@ def _audio_packets(path: Path) -> list[bytes]:
 
 def test_a_video_in_segments_on_ray_keeps_its_frames_and_audio(ray_cluster, style_path, tmp_path, capsys):
     from painterly import video
-    clip = _clip_with_audio(tmp_path / "clip.mp4")
+    clip = make_clip(tmp_path / "clip.mp4")
     out = tmp_path / "out.mp4"
     code = cli.main(["stylize", str(clip), str(style_path), "--method", "adain", "--size", "48", "--device", "cpu",
                      "--engine", "ray", "--segment", "5", "--overlap", "2", "-o", str(out)])

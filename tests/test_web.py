@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import painterly  # noqa: E402
 from painterly.web.app import Settings, create_app  # noqa: E402
 from painterly.web.jobs import JobQueue, QueueFull  # noqa: E402
+from clips import make_clip  # noqa: E402
 
 FAST = {"size": "32", "steps": "2"}          # Gatys (the default method): tiny and quick
 SMALL = {"size": "32"}                        # any one-pass method
@@ -283,31 +284,10 @@ def test_shipped_style_pictures_show_what_each_model_paints_now():
     assert not stale, f"stale pictures {stale}: run python -m painterly.web.thumbs"
 
 
-def _clip(path: Path, n: int = 10, w: int = 64, h: int = 48, fps: int = 10) -> bytes:
-    """A small H.264 clip panning over noise, with a tone as long as the video."""
-    av = pytest.importorskip("av")
-    rng = np.random.default_rng(0)
-    base = rng.integers(0, 255, (h, w + 2 * n, 3), dtype=np.uint8)
-    with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=fps)
-        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-        a = c.add_stream("aac", rate=16000)
-        a.layout = "mono"
-        for i in range(n):
-            for p in v.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(base[:, 2 * i:2 * i + w]), format="rgb24")):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-        total = 16000 * n // fps
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / 16000)).astype(np.float32)
-        for k in range(0, total, 1024):
-            f = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="fltp", layout="mono")
-            f.sample_rate, f.pts = 16000, k
-            for p in a.encode(f):
-                c.mux(p)
-        for p in a.encode():
-            c.mux(p)
-    return path.read_bytes()
+def _clip(path: Path, n: int = 10) -> bytes:
+    """A small H.264 clip panning over noise, with a tone as long as the video (its bytes)."""
+    pytest.importorskip("av")
+    return make_clip(path, n=n).read_bytes()
 
 
 def test_a_short_video_is_checked_from_its_header_then_painted_with_progress(tmp_path, uploads):
